@@ -1,0 +1,81 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { PayloadTooLargeError } from "../../shared/domain/errors.js";
+import { requireTenant } from "./auth.js";
+import type { ApiDeps, ApiEnv } from "./context.js";
+import { errorResponse, makeErrorHandler } from "./errors.js";
+import { mcpRoutes } from "./routes/mcp.js";
+import { tasksRoutes } from "./routes/tasks.js";
+import { toolsRoutes } from "./routes/tools.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Known paths and their methods: a known path with another method is 405, anything else 404. */
+const KNOWN_ROUTES: [RegExp, string[]][] = [
+  [/^\/healthz$/, ["GET"]],
+  [/^\/openapi\.json$/, ["GET"]],
+  [/^\/mcp$/, ["POST", "GET", "DELETE"]],
+  [/^\/v1\/tools$/, ["GET"]],
+  [/^\/v1\/tools\/[^/]+$/, ["POST"]],
+  [/^\/v1\/tasks$/, ["GET", "POST"]],
+  [/^\/v1\/tasks\/[^/]+$/, ["GET"]],
+  [/^\/v1\/tasks\/[^/]+\/(output|events)$/, ["GET"]],
+  [/^\/v1\/tasks\/[^/]+\/stop$/, ["POST"]],
+];
+
+/** The whole HTTP surface: MCP, REST and the tool gateway, one Hono app (SPEC §4). */
+export function createApp(deps: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>();
+  app.onError(makeErrorHandler(deps.log));
+  app.notFound((c) => {
+    const known = KNOWN_ROUTES.find(([re]) => re.test(c.req.path));
+    if (known) {
+      c.header("Allow", known[1].join(", "));
+      return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`);
+    }
+    return errorResponse(c, 404, "not_found", `no route: ${c.req.method} ${c.req.path}`);
+  });
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError(MAX_BODY_BYTES);
+      },
+    }),
+  );
+
+  app.get("/healthz", (c) => c.json({ ok: true, version: deps.version }));
+
+  const auth = requireTenant(deps.tenants);
+  app.use("/v1/*", auth);
+  app.use("/mcp", auth);
+
+  app.route("/", tasksRoutes(deps));
+  app.route("/", toolsRoutes(deps));
+  app.route("/", mcpRoutes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/mcp",
+    summary: "MCP Streamable HTTP (stateless, JSON responses): tools/list and tools/call of the five tools",
+    security: [{ bearer: [] }],
+    request: { body: { content: { "application/json": { schema: { type: "object" } } } } },
+    responses: { 200: { description: "A JSON-RPC response" } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness",
+    responses: { 200: { description: "The service is up" } },
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Background Agents Cloud", version: deps.version },
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

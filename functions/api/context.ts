@@ -1,0 +1,19 @@
+import type { Tenant, TenantDirectory } from "../../shared/tenants.js";
+import type { Logger, TaskService } from "../../shared/use-cases/task-service.js";
+
+export interface ApiDeps {
+  service: TaskService;
+  tenants: TenantDirectory;
+  log: Logger;
+  /** How often an SSE stream looks for new output. */
+  ssePollMs: number;
+  version: string;
+}
+
+/** Hono environment: what the auth middleware puts on the context for the handlers. */
+export interface ApiEnv {
+  Variables: {
+    tenant: Tenant;
+    caller: string;
+  };
+}

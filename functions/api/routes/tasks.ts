@@ -1,0 +1,188 @@
+import { createHash } from "node:crypto";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { isFinished, toPublicTask } from "../../../shared/domain/task.js";
+import type { ApiDeps, ApiEnv } from "../context.js";
+import {
+  CreateTaskBody,
+  ErrorSchema,
+  errorResponses,
+  IdempotencyHeaders,
+  ListQuery,
+  OutputPage,
+  OutputQuery,
+  TaskIdParam,
+  TaskList,
+  TaskObject,
+} from "../schemas.js";
+import { validationHook } from "../validation.js";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const security = [{ bearer: [] }];
+
+const createTask = createRoute({
+  method: "post",
+  path: "/v1/tasks",
+  summary: "Start a background agent task",
+  security,
+  request: { body: { required: true, ...json(CreateTaskBody) }, headers: IdempotencyHeaders },
+  responses: {
+    201: { description: "Task started", ...json(TaskObject) },
+    200: {
+      description: "The task an earlier request with this Idempotency-Key started",
+      ...json(TaskObject),
+    },
+    ...errorResponses,
+    403: { description: "Agent not in the caller's sub_agents", ...json(ErrorSchema) },
+    409: { description: "Idempotency-Key reused with another body", ...json(ErrorSchema) },
+    413: { description: "Task text over max_task_bytes", ...json(ErrorSchema) },
+    429: { description: "Concurrency limit reached", ...json(ErrorSchema) },
+  },
+});
+
+const listTasks = createRoute({
+  method: "get",
+  path: "/v1/tasks",
+  summary: "List tasks, newest first",
+  security,
+  request: { query: ListQuery },
+  responses: { 200: { description: "A page of tasks", ...json(TaskList) }, ...errorResponses },
+});
+
+const getTask = createRoute({
+  method: "get",
+  path: "/v1/tasks/{id}",
+  summary: "Get a task",
+  security,
+  request: { params: TaskIdParam },
+  responses: { 200: { description: "The task", ...json(TaskObject) }, ...errorResponses },
+});
+
+const getOutput = createRoute({
+  method: "get",
+  path: "/v1/tasks/{id}/output",
+  summary: "Read a task's output chunks after a sequence number",
+  security,
+  request: { params: TaskIdParam, query: OutputQuery },
+  responses: { 200: { description: "A page of chunks", ...json(OutputPage) }, ...errorResponses },
+});
+
+const getEvents = createRoute({
+  method: "get",
+  path: "/v1/tasks/{id}/events",
+  summary: "Server-Sent Events: each chunk (id = seq) and each status change; honours Last-Event-ID",
+  security,
+  request: { params: TaskIdParam },
+  responses: {
+    200: {
+      description: "An event stream (events `chunk` and `status`)",
+      content: { "text/event-stream": { schema: { type: "string" } } },
+    },
+    ...errorResponses,
+  },
+});
+
+const stopTask = createRoute({
+  method: "post",
+  path: "/v1/tasks/{id}/stop",
+  summary: "Stop a pending or running task",
+  security,
+  request: { params: TaskIdParam },
+  responses: {
+    200: { description: "The stopped task", ...json(TaskObject) },
+    ...errorResponses,
+    409: { description: "The task has already finished", ...json(ErrorSchema) },
+  },
+});
+
+function bodyHash(body: unknown): string {
+  return createHash("sha256").update(JSON.stringify(body)).digest("hex");
+}
+
+export function tasksRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  const { service } = deps;
+
+  app.openapi(createTask, async (c) => {
+    const body = c.req.valid("json");
+    const key = c.req.valid("header")["idempotency-key"];
+    const { task, created } = await service.run({
+      tenant: c.get("tenant"),
+      caller: c.get("caller"),
+      agent: body.agent,
+      task: body.task,
+      expected_output: body.expected_output,
+      metadata: body.metadata,
+      idempotency: key
+        ? {
+            key: createHash("sha256").update(key).digest("hex"),
+            bodyHash: bodyHash({ ...body, caller: c.get("caller") }),
+          }
+        : undefined,
+    });
+    return c.json(toPublicTask(task), created ? 201 : 200);
+  });
+
+  app.openapi(listTasks, async (c) => {
+    const q = c.req.valid("query");
+    const page = await service.list(c.get("tenant"), {
+      limit: q.limit,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.agent ? { agent: q.agent } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    return c.json({ tasks: page.tasks.map(toPublicTask), next_cursor: page.nextCursor }, 200);
+  });
+
+  app.openapi(getTask, async (c) => {
+    const task = await service.get(c.get("tenant"), c.req.valid("param").id);
+    return c.json(toPublicTask(task), 200);
+  });
+
+  app.openapi(getOutput, async (c) => {
+    const { after, limit } = c.req.valid("query");
+    const page = await service.output(c.get("tenant"), c.req.valid("param").id, after, limit);
+    return c.json(page, 200);
+  });
+
+  app.openapi(stopTask, async (c) => {
+    const task = await service.stop(c.get("tenant"), c.req.valid("param").id);
+    return c.json(toPublicTask(task), 200);
+  });
+
+  app.openapi(getEvents, async (c) => {
+    const tenant = c.get("tenant");
+    const id = c.req.valid("param").id;
+    const first = await service.get(tenant, id); // 404 before the stream starts
+    const lastEventId = Number.parseInt(c.req.header("last-event-id") ?? "0", 10);
+    let after = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : 0;
+    return streamSSE(c, async (stream) => {
+      let aborted = false;
+      stream.onAbort(() => {
+        aborted = true;
+      });
+      let status = first.status;
+      await stream.writeSSE({ event: "status", data: JSON.stringify({ status, task: toPublicTask(first) }) });
+      while (!aborted) {
+        const page = await service.output(tenant, id, after, 500);
+        for (const chunk of page.chunks) {
+          await stream.writeSSE({ id: String(chunk.seq), event: "chunk", data: JSON.stringify(chunk) });
+          after = chunk.seq;
+        }
+        if (page.status !== status) {
+          status = page.status;
+          const task = await service.get(tenant, id);
+          await stream.writeSSE({
+            event: "status",
+            data: JSON.stringify({ status, task: toPublicTask(task) }),
+          });
+        }
+        // The status was read before the chunks: finished + an empty page means nothing more comes.
+        if (isFinished(page.status) && page.chunks.length === 0) break;
+        if (page.chunks.length < 500) await stream.sleep(deps.ssePollMs);
+      }
+    });
+  });
+
+  return app;
+}

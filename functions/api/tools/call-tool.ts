@@ -1,0 +1,115 @@
+import type { z } from "zod";
+import { headUtf8 } from "../../../shared/domain/chunk.js";
+import { DomainError, InvalidArgumentsError } from "../../../shared/domain/errors.js";
+import { isFinished, toPublicTask } from "../../../shared/domain/task.js";
+import type { Tenant } from "../../../shared/tenants.js";
+import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../../../shared/use-cases/task-service.js";
+import { DEFAULT_WAIT_SECONDS, TOOL_SPECS, type ToolName } from "./definitions.js";
+import { listText, runText, stopText, viewText } from "./texts.js";
+
+/** An MCP CallToolResult. */
+export interface ToolResult {
+  [key: string]: unknown;
+  content: { type: "text"; text: string }[];
+  isError: boolean;
+  structuredContent: Record<string, unknown>;
+}
+
+export interface ToolContext {
+  tenant: Tenant;
+  caller: string;
+  service: TaskService;
+  signal?: AbortSignal;
+}
+
+const LIST_TOOL_LIMIT = 50;
+
+function ok(text: string, structured: Record<string, unknown>): ToolResult {
+  return { content: [{ type: "text", text }], isError: false, structuredContent: structured };
+}
+
+export function toolError(err: DomainError): ToolResult {
+  return {
+    content: [{ type: "text", text: err.message }],
+    isError: true,
+    structuredContent: { error: { code: err.code, message: err.message } },
+  };
+}
+
+/** Checks arguments against a tool's schema; a misfit is InvalidArgumentsError with every problem. */
+export function parseToolArgs<N extends ToolName>(
+  name: N,
+  args: unknown,
+): z.infer<(typeof TOOL_SPECS)[N]["schema"]> {
+  // Each name's schema yields that name's argument type; TypeScript cannot follow the index itself.
+  const schema = TOOL_SPECS[name].schema as unknown as z.ZodType<z.infer<(typeof TOOL_SPECS)[N]["schema"]>>;
+  const parsed = schema.safeParse(args ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "arguments"}: ${i.message}`);
+    throw new InvalidArgumentsError(`invalid arguments for ${name}: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** Runs one tool. Domain errors become tool results with isError: true; anything else is thrown. */
+export async function callTool(name: ToolName, rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
+  try {
+    return await dispatch(name, rawArgs, ctx);
+  } catch (err) {
+    if (err instanceof DomainError) return toolError(err);
+    throw err;
+  }
+}
+
+async function dispatch(name: ToolName, rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
+  const { tenant, service } = ctx;
+  switch (name) {
+    case "run_background_agent": {
+      const args = parseToolArgs(name, rawArgs);
+      const { task } = await service.run({
+        tenant,
+        caller: ctx.caller,
+        agent: args.agent,
+        task: args.task,
+        expected_output: args.expected_output,
+      });
+      const pub = toPublicTask(task);
+      return ok(runText(pub), pub);
+    }
+    case "list_background_agents": {
+      parseToolArgs(name, rawArgs);
+      const page = await service.list(tenant, { limit: LIST_TOOL_LIMIT });
+      const tasks = page.tasks.map(toPublicTask);
+      return ok(listText(tasks, page.nextCursor !== null), { tasks });
+    }
+    case "view_background_agent": {
+      const args = parseToolArgs(name, rawArgs);
+      const record = await service.get(tenant, args.task_id);
+      const task = toPublicTask(record);
+      if (task.status === "completed") {
+        const full = task.result ?? "";
+        const text = headUtf8(full, RESULT_BYTES);
+        const omitted = Buffer.byteLength(full) - Buffer.byteLength(text);
+        return ok(viewText(task, { result: { text, omitted } }), task);
+      }
+      if (isFinished(task.status)) return ok(viewText(task, {}), task);
+      const recent = await service.recentOutput(tenant, record, VIEW_OUTPUT_BYTES);
+      return ok(viewText(task, { recent }), task);
+    }
+    case "stop_background_agent": {
+      const args = parseToolArgs(name, rawArgs);
+      const task = toPublicTask(await service.stop(tenant, args.task_id));
+      return ok(stopText(task.id), task);
+    }
+    case "wait_background_agents": {
+      const args = parseToolArgs(name, rawArgs);
+      const result = await service.wait(
+        tenant,
+        args.task_ids,
+        args.timeout ?? DEFAULT_WAIT_SECONDS,
+        ctx.signal,
+      );
+      return ok(JSON.stringify(result), { ...result });
+    }
+  }
+}

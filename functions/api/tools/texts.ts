@@ -1,0 +1,61 @@
+import { runtimeMs, type Task } from "../../../shared/domain/task.js";
+
+/** The texts the tools return (SPEC §3). Pure functions of the facts. */
+
+export function formatRuntime(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m ${s % 60}s`;
+}
+
+export function runText(task: Task): string {
+  return `Background agent task started with ID: ${task.id}\nAgent: ${task.agent}\nTask: ${task.task}`;
+}
+
+export function listText(tasks: Task[], more: boolean): string {
+  if (tasks.length === 0) return "No background agent tasks found.";
+  const blocks = tasks.map(
+    (t) => `ID: ${t.id}\nAgent: ${t.agent}\nStatus: ${t.status}\nRuntime: ${formatRuntime(runtimeMs(t))}`,
+  );
+  const tail = more ? `\n\n(newest ${tasks.length} shown; GET /v1/tasks lists them all)` : "";
+  return `Background Agent Tasks:\n\n${blocks.join("\n\n")}${tail}`;
+}
+
+export interface ViewBody {
+  /** Output so far (running) — the newest part, bounded. */
+  recent?: { text: string; omitted: number };
+  /** Final result (completed), bounded. */
+  result?: { text: string; omitted: number };
+}
+
+export function viewText(task: Task, body: ViewBody): string {
+  const head = `Task ID: ${task.id}\nAgent: ${task.agent}\nStatus: ${task.status}\nRuntime: ${formatRuntime(runtimeMs(task))}\n--- Output ---\n`;
+  switch (task.status) {
+    case "completed": {
+      const r = body.result ?? { text: task.result ?? "", omitted: 0 };
+      const note = r.omitted
+        ? `\n\n[result cut: ${r.omitted} more bytes; GET /v1/tasks/${task.id} has all of it]`
+        : "";
+      return `${head}${r.text}${note}`;
+    }
+    case "failed":
+      return `${head}<task failed>\nError: ${task.error ?? "unknown error"}`;
+    case "stopped":
+      return `${head}<task was stopped>`;
+    default: {
+      const r = body.recent ?? { text: "", omitted: 0 };
+      if (!r.text) return `${head}<no output yet — still running>`;
+      const note = r.omitted
+        ? `[${r.omitted} bytes of earlier output left out; GET /v1/tasks/${task.id}/output has all of it]\n`
+        : "";
+      return `${head}${note}${r.text}\n[still running...]`;
+    }
+  }
+}
+
+export function stopText(id: string): string {
+  return `Background agent task ${id} stopped.`;
+}

@@ -1,0 +1,147 @@
+import { byteLength, headUtf8, type NewChunk } from "../../shared/domain/chunk.js";
+import type { TaskStatus, Usage } from "../../shared/domain/task.js";
+import type { Checkpoint, TaskRepository } from "../../shared/ports.js";
+
+export interface OutputWriterOptions {
+  tenantId: string;
+  taskId: string;
+  lastSeq: number;
+  outputBytes: number;
+  usage: Usage;
+  maxOutputBytes: number;
+  /** Flush once this many bytes are waiting, even before the timer. */
+  flushBytes: number;
+  /** Called once when the writer learns the task must stop (stopped, limit reached, superseded). */
+  onHalt: () => void;
+}
+
+export type Halt =
+  | { kind: "not_running"; status: TaskStatus }
+  | { kind: "superseded" }
+  | { kind: "output_limit" };
+
+/**
+ * Buffers a step's output and writes it in batches: one conditional transaction per flush
+ * (new chunks + the task's counters), never a write per token. The condition
+ * (`status = running AND last_seq = expected`) is also how the step notices a stop.
+ */
+export class OutputWriter {
+  private pending: NewChunk[] = [];
+  private pendingBytes = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  lastSeq: number;
+  outputBytes: number;
+  usage: Usage;
+  halt: Halt | null = null;
+  /** Number of store writes this writer made (for benchmarks). */
+  writes = 0;
+
+  constructor(
+    private readonly repo: TaskRepository,
+    private readonly options: OutputWriterOptions,
+  ) {
+    this.lastSeq = options.lastSeq;
+    this.outputBytes = options.outputBytes;
+    this.usage = options.usage;
+  }
+
+  /** Streams assistant text; consecutive deltas merge into one chunk. */
+  text(delta: string): void {
+    if (!delta || this.halt) return;
+    const last = this.pending[this.pending.length - 1];
+    if (last && last.kind === "text") last.text += delta;
+    else this.pending.push({ kind: "text", text: delta });
+    this.pendingBytes += byteLength(delta);
+    if (this.pendingBytes >= this.options.flushBytes) void this.flush().catch(() => {});
+  }
+
+  add(chunk: NewChunk): void {
+    if (this.halt) return;
+    this.pending.push(chunk);
+    this.pendingBytes += byteLength(chunk.text);
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** Writes what is waiting (if anything), with an optional checkpoint. Serialized. */
+  flush(checkpoint?: Omit<Checkpoint, "lastSeq">): Promise<boolean> {
+    return this.serialized(() => this.write({ checkpoint }));
+  }
+
+  /** Ends the task (completed or failed) together with the last output. */
+  finish(finish: { status: "completed" | "failed"; result?: string; error?: string }): Promise<boolean> {
+    return this.serialized(() => this.write({ finish }));
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async write(extra: {
+    checkpoint?: Omit<Checkpoint, "lastSeq"> | undefined;
+    finish?: { status: "completed" | "failed"; result?: string; error?: string } | undefined;
+  }): Promise<boolean> {
+    if (this.halt) return false;
+    if (!this.hasPending && !extra.checkpoint && !extra.finish) return true;
+    let chunks = this.pending;
+    let bytes = this.pendingBytes;
+    let finish = extra.finish;
+    if (this.outputBytes + bytes > this.options.maxOutputBytes) {
+      // Keep what fits, then end the task with a clear error (the output so far is kept).
+      const room = Math.max(0, this.options.maxOutputBytes - this.outputBytes);
+      chunks = fitChunks(chunks, room);
+      bytes = chunks.reduce((n, c) => n + byteLength(c.text), 0);
+      finish = {
+        status: "failed",
+        error: `output limit reached: the task wrote more than max_output_bytes (${this.options.maxOutputBytes} bytes)`,
+      };
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.writes += 1;
+    const outcome = await this.repo.flush({
+      tenantId: this.options.tenantId,
+      taskId: this.options.taskId,
+      expectedLastSeq: this.lastSeq,
+      chunks,
+      addOutputBytes: bytes,
+      usage: this.usage,
+      ...(extra.checkpoint ? { checkpoint: { ...extra.checkpoint, lastSeq: this.lastSeq } } : {}),
+      ...(finish ? { finish } : {}),
+    });
+    if (!outcome.ok) {
+      this.setHalt(
+        outcome.reason === "superseded"
+          ? { kind: "superseded" }
+          : { kind: "not_running", status: outcome.status },
+      );
+      return false;
+    }
+    this.lastSeq = outcome.lastSeq;
+    this.outputBytes += bytes;
+    if (finish && finish !== extra.finish) this.setHalt({ kind: "output_limit" });
+    return true;
+  }
+
+  setHalt(halt: Halt): void {
+    if (this.halt) return;
+    this.halt = halt;
+    this.options.onHalt();
+  }
+}
+
+function fitChunks(chunks: NewChunk[], room: number): NewChunk[] {
+  const out: NewChunk[] = [];
+  let left = room;
+  for (const c of chunks) {
+    if (left <= 0) break;
+    const text = headUtf8(c.text, left);
+    if (text) out.push({ kind: c.kind, text });
+    left -= byteLength(text);
+  }
+  return out;
+}

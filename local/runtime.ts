@@ -1,0 +1,102 @@
+import "./polyfills.js";
+import { createApp } from "../functions/api/app.js";
+import { createStepHandler } from "../functions/runner/handler.js";
+import {
+  DEFAULT_RUNNER_SETTINGS,
+  type RunnerDeps,
+  type RunnerSettings,
+} from "../functions/runner/run-agent-step.js";
+import { createDocumentClient } from "../shared/adapters/dynamo/client.js";
+import { ensureTable } from "../shared/adapters/dynamo/table.js";
+import { DynamoTaskRepository } from "../shared/adapters/dynamo/task-repository.js";
+import { createModelClient } from "../shared/adapters/models/model-factory.js";
+import { createLogger, type StructuredLogger } from "../shared/logger.js";
+import type { Executions } from "../shared/ports.js";
+import { DEFAULT_LIMITS, type TenantDirectory } from "../shared/tenants.js";
+import { TaskService } from "../shared/use-cases/task-service.js";
+import { LocalExecutions } from "./local-executions.js";
+
+export const VERSION = "0.1.0";
+
+export interface LocalRuntimeOptions {
+  dynamodbEndpoint: string;
+  tableName: string;
+  tenants: TenantDirectory;
+  runner?: Partial<RunnerSettings>;
+  createModel?: RunnerDeps["createModel"];
+  /** Milliseconds between retries of a failed step; default: the definition's own backoff. */
+  retryIntervalMs?: number;
+  ssePollMs?: number;
+  waitPollMs?: number;
+  log?: StructuredLogger;
+  /** Use these executions instead of the local state machine (e.g. real Step Functions). */
+  executions?: Executions;
+  onWriter?: RunnerDeps["onWriter"];
+}
+
+/**
+ * The whole service on one machine: the same API app and runner step handler as on AWS, with
+ * DynamoDB Local as the store and the project's state machine run by aws-local-stepfunctions.
+ */
+export async function createLocalRuntime(options: LocalRuntimeOptions) {
+  const log = options.log ?? createLogger("info");
+  const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: options.dynamodbEndpoint });
+  await ensureTable(raw, options.tableName);
+  const repo = new DynamoTaskRepository(doc, {
+    tableName: options.tableName,
+    retentionDays: DEFAULT_LIMITS.retention_days,
+    maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
+  });
+  const stepHandler = createStepHandler({
+    repo,
+    tenants: options.tenants,
+    createModel: options.createModel ?? ((spec, credentials) => createModelClient(spec, credentials)),
+    settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
+    ...(options.onWriter ? { onWriter: options.onWriter } : {}),
+  });
+  const local = new LocalExecutions({
+    handler: stepHandler,
+    ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+    onEnd: (taskId, outcome) => {
+      if (!outcome.ok) log.warn("execution ended with an error", { task_id: taskId, error: outcome.error });
+    },
+  });
+  const executions = options.executions ?? local;
+  const service = new TaskService(repo, executions, log, { waitPollMs: options.waitPollMs ?? 250 });
+  const app = createApp({
+    service,
+    tenants: options.tenants,
+    log,
+    ssePollMs: options.ssePollMs ?? 250,
+    version: VERSION,
+  });
+
+  /** Starts executions again for tasks that were pending or running when the process stopped. */
+  async function resumeInterrupted(): Promise<string[]> {
+    const resumed: string[] = [];
+    for (const tenantId of await options.tenants.listIds()) {
+      for (const status of ["running", "pending"] as const) {
+        for (const task of await repo.listByStatus(tenantId, status, 1000)) {
+          await executions.start({ tenantId, taskId: task.id });
+          resumed.push(task.id);
+        }
+      }
+    }
+    return resumed;
+  }
+
+  return {
+    app,
+    repo,
+    service,
+    executions: local,
+    stepHandler,
+    resumeInterrupted,
+    close: async () => {
+      local.abortAll();
+      raw.destroy();
+    },
+  };
+}
+
+export type LocalRuntime = Awaited<ReturnType<typeof createLocalRuntime>>;

@@ -1,0 +1,99 @@
+import "./polyfills.js";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { serve } from "@hono/node-server";
+import { SfnExecutions } from "../shared/adapters/sfn/sfn-executions.js";
+import { ConfigError, loadEnv } from "../shared/config.js";
+import { readConfigSource, SingleTenantDirectory } from "../shared/default-tenant.js";
+import { InvalidConfigError } from "../shared/domain/errors.js";
+import { createLogger } from "../shared/logger.js";
+import { type EmbeddedDynamo, JavaMissingError, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import { createLocalRuntime } from "./runtime.js";
+
+const EXAMPLE_CONFIG = fileURLToPath(new URL("../examples/local.yaml", import.meta.url));
+
+/** The API key of the default tenant: BGA_API_KEY, or one generated once and kept in the data dir. */
+function apiKeyFor(dataDir: string, fromEnv: string | undefined): { key: string; generated: boolean } {
+  if (fromEnv) return { key: fromEnv, generated: false };
+  const file = join(dataDir, "api-key");
+  if (existsSync(file)) return { key: readFileSync(file, "utf8").trim(), generated: false };
+  const key = `bga_${randomBytes(24).toString("base64url")}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { key, generated: true };
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const log = createLogger(env.BGA_LOG_LEVEL, "bga-local");
+  mkdirSync(env.BGA_DATA_DIR, { recursive: true });
+  const configPath = env.BGA_CONFIG ?? EXAMPLE_CONFIG;
+  const { key, generated } = apiKeyFor(env.BGA_DATA_DIR, env.BGA_API_KEY);
+  const tenants = SingleTenantDirectory.fromYaml(readConfigSource(configPath), key);
+
+  const dynamo: EmbeddedDynamo | undefined = env.BGA_DYNAMODB_ENDPOINT
+    ? undefined
+    : await startEmbeddedDynamo({ path: join(env.BGA_DATA_DIR, "dynamodb") });
+  const endpoint = env.BGA_DYNAMODB_ENDPOINT ?? (dynamo as EmbeddedDynamo).endpoint;
+  const runtime = await createLocalRuntime({
+    dynamodbEndpoint: endpoint,
+    tableName: env.BGA_TABLE_NAME,
+    tenants,
+    log,
+    runner: { budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
+    ...(env.BGA_STATE_MACHINE_ARN
+      ? {
+          executions: new SfnExecutions(
+            new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+            env.BGA_STATE_MACHINE_ARN,
+          ),
+        }
+      : {}),
+  });
+  const resumed = env.BGA_STATE_MACHINE_ARN ? [] : await runtime.resumeInterrupted();
+  if (resumed.length) log.info("resumed tasks that were running at the last stop", { tasks: resumed });
+
+  const server = serve({ fetch: runtime.app.fetch, port: env.PORT, hostname: "127.0.0.1" }, (info) => {
+    const url = `http://127.0.0.1:${info.port}`;
+    process.stdout.write(
+      [
+        `Background Agents Cloud (local) listening on ${url}`,
+        `  MCP endpoint:  ${url}/mcp`,
+        `  REST API:      ${url}/v1/tasks   (OpenAPI: ${url}/openapi.json)`,
+        `  agent config:  ${configPath}`,
+        `  data:          ${env.BGA_DATA_DIR}${dynamo ? " (embedded DynamoDB Local)" : ` (DynamoDB at ${endpoint})`}`,
+        generated
+          ? `  API key (generated, saved in ${join(env.BGA_DATA_DIR, "api-key")}): ${key}`
+          : `  API key:       ${env.BGA_API_KEY ? "from BGA_API_KEY" : `in ${join(env.BGA_DATA_DIR, "api-key")}`}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info("shutting down", { signal });
+    server.close();
+    // Running tasks keep their checkpoint and status; the next start resumes them.
+    await runtime.close();
+    await dynamo?.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof JavaMissingError || err instanceof ConfigError || err instanceof InvalidConfigError) {
+    process.stderr.write(`bga: ${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `bga: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exit(1);
+});

@@ -1,0 +1,572 @@
+import { gunzipSync, gzipSync } from "node:zlib";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { byteLength, type Chunk, ChunkSchema, splitUtf8 } from "../../domain/chunk.js";
+import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
+import {
+  allowedSources,
+  isFinished,
+  type TaskRecord,
+  type TaskStatus,
+  TaskStatusSchema,
+} from "../../domain/task.js";
+import type {
+  Checkpoint,
+  FlushInput,
+  FlushOutcome,
+  ListQuery,
+  NewTask,
+  TaskRepository,
+} from "../../ports.js";
+import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "./keys.js";
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** Thrown by create() when the Idempotency-Key was taken by a concurrent request. */
+export class IdempotencyKeyTakenError extends Error {
+  constructor() {
+    super("idempotency key taken");
+    this.name = "IdempotencyKeyTakenError";
+  }
+}
+
+export interface TaskRepositoryOptions {
+  tableName: string;
+  /** Days a finished task (and its output) is kept before DynamoDB TTL removes it. */
+  retentionDays: number;
+  /** Upper bound of a task's life, so chunks written while running expire after the task does. */
+  maxTaskSeconds: number;
+  now?: () => Date;
+}
+
+const CursorSchema = z.object({
+  pk: z.string(),
+  sk: z.string(),
+  gsi1pk: z.string().optional(),
+  gsi1sk: z.string().optional(),
+  gsi2pk: z.string().optional(),
+  gsi2sk: z.string().optional(),
+});
+
+const CheckpointItemSchema = z.object({
+  data: z.instanceof(Uint8Array),
+  turns: z.number(),
+  last_seq: z.number(),
+});
+
+const TASK_ATTRS = [
+  "id",
+  "tenant_id",
+  "agent",
+  "caller",
+  "task",
+  "expected_output",
+  "status",
+  "created_at",
+  "started_at",
+  "ended_at",
+  "runtime_ms",
+  "result",
+  "error",
+  "usage",
+  "output_bytes",
+  "last_seq",
+  "metadata",
+  "depth",
+  "parent_id",
+] as const;
+
+const TaskItemSchema = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  agent: z.string(),
+  caller: z.string(),
+  task: z.string(),
+  expected_output: z.string().nullable(),
+  status: TaskStatusSchema,
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  runtime_ms: z.number().nullable(),
+  result: z.string().nullable(),
+  error: z.string().nullable(),
+  usage: z.object({
+    input_tokens: z.number(),
+    output_tokens: z.number(),
+    model_calls: z.number(),
+    tool_calls: z.number(),
+  }),
+  output_bytes: z.number(),
+  last_seq: z.number(),
+  metadata: z.record(z.string(), z.string()),
+  depth: z.number(),
+  parent_id: z.string().nullable(),
+});
+
+function toRecord(item: Item): TaskRecord {
+  return TaskItemSchema.parse(item);
+}
+
+function isConditionFailure(err: unknown, index: number): boolean {
+  if (!(err instanceof TransactionCanceledException)) return false;
+  return err.CancellationReasons?.[index]?.Code === "ConditionalCheckFailed";
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+  return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
+}
+
+export class DynamoTaskRepository implements TaskRepository {
+  private readonly now: () => Date;
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly options: TaskRepositoryOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private get table(): string {
+    return this.options.tableName;
+  }
+
+  private expiresAt(from: Date, extraSeconds = 0): number {
+    return Math.floor(from.getTime() / 1000) + extraSeconds + this.options.retentionDays * 86_400;
+  }
+
+  async create({ record, maxRunningTasks, idempotency }: NewTask): Promise<TaskRecord> {
+    const listSk = keys.listSk(record.created_at, record.id);
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.counters(record.tenant_id),
+          UpdateExpression: "SET running = if_not_exists(running, :zero) + :one",
+          ConditionExpression: "attribute_not_exists(running) OR running < :max",
+          ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":max": maxRunningTasks },
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...keys.task(record.tenant_id, record.id),
+            ...record,
+            gsi1pk: keys.byTenant(record.tenant_id),
+            gsi1sk: listSk,
+            gsi2pk: keys.byStatus(record.tenant_id, record.status),
+            gsi2sk: listSk,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      },
+    ];
+    if (idempotency) {
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...keys.idempotency(record.tenant_id, idempotency.key),
+            task_id: record.id,
+            body_hash: idempotency.bodyHash,
+            expires_at: Math.floor(this.now().getTime() / 1000) + 86_400,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      });
+    }
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      if (isConditionFailure(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
+      if (idempotency && isConditionFailure(err, 2)) throw new IdempotencyKeyTakenError();
+      throw err;
+    }
+    return record;
+  }
+
+  async findByIdempotencyKey(
+    tenantId: string,
+    key: string,
+  ): Promise<{ task: TaskRecord; bodyHash: string } | null> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: keys.idempotency(tenantId, key), ConsistentRead: true }),
+    );
+    const item = res.Item;
+    if (!item || (typeof item.expires_at === "number" && item.expires_at * 1000 < this.now().getTime())) {
+      return null;
+    }
+    const task = await this.get(tenantId, String(item.task_id), true);
+    return task ? { task, bodyHash: String(item.body_hash) } : null;
+  }
+
+  async get(tenantId: string, taskId: string, consistent = false): Promise<TaskRecord | null> {
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.task(tenantId, taskId),
+        ConsistentRead: consistent,
+        ProjectionExpression: TASK_ATTRS.map((_, i) => `#a${i}`).join(","),
+        ExpressionAttributeNames: Object.fromEntries(TASK_ATTRS.map((a, i) => [`#a${i}`, a])),
+      }),
+    );
+    return res.Item ? toRecord(res.Item) : null;
+  }
+
+  async getMany(tenantId: string, taskIds: string[]): Promise<Map<string, TaskRecord>> {
+    const out = new Map<string, TaskRecord>();
+    const unique = [...new Set(taskIds)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
+        [this.table]: {
+          Keys: unique.slice(i, i + 100).map((id) => keys.task(tenantId, id)),
+          ConsistentRead: true,
+        },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const res: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of res.Responses?.[this.table] ?? []) {
+          const record = toRecord(item);
+          out.set(record.id, record);
+        }
+        const unprocessed: { Keys?: Item[] } | undefined = res.UnprocessedKeys?.[this.table];
+        request = unprocessed?.Keys?.length
+          ? { [this.table]: { Keys: unprocessed.Keys, ConsistentRead: true } }
+          : undefined;
+      }
+    }
+    return out;
+  }
+
+  private decodeCursor(tenantId: string, cursor: string, status?: TaskStatus): Record<string, unknown> {
+    let parsed: z.infer<typeof CursorSchema>;
+    try {
+      parsed = CursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+    } catch {
+      throw new InvalidRequestError("cursor is not valid: pass next_cursor from an earlier page unchanged");
+    }
+    const expected = status ? keys.byStatus(tenantId, status) : keys.byTenant(tenantId);
+    const actual = status ? parsed.gsi2pk : parsed.gsi1pk;
+    if (actual !== expected) {
+      throw new InvalidRequestError("cursor does not belong to this listing: pass next_cursor unchanged");
+    }
+    return parsed;
+  }
+
+  async list(
+    tenantId: string,
+    query: ListQuery,
+  ): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
+    const input: QueryCommandInput = query.status
+      ? {
+          TableName: this.table,
+          IndexName: INDEX_BY_STATUS,
+          KeyConditionExpression: "gsi2pk = :p",
+          ExpressionAttributeValues: { ":p": keys.byStatus(tenantId, query.status) },
+        }
+      : {
+          TableName: this.table,
+          IndexName: INDEX_BY_TENANT,
+          KeyConditionExpression: "gsi1pk = :p",
+          ExpressionAttributeValues: { ":p": keys.byTenant(tenantId) },
+        };
+    input.ScanIndexForward = false;
+    if (query.agent !== undefined) {
+      input.FilterExpression = "agent = :agent";
+      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ":agent": query.agent };
+    }
+    const tasks: TaskRecord[] = [];
+    let start = query.cursor ? this.decodeCursor(tenantId, query.cursor, query.status) : undefined;
+    // With an agent filter a page can come back short; keep reading until it is full or done.
+    do {
+      const res = await this.db.send(
+        new QueryCommand({ ...input, Limit: query.limit - tasks.length, ExclusiveStartKey: start }),
+      );
+      for (const item of res.Items ?? []) tasks.push(toRecord(item));
+      start = res.LastEvaluatedKey;
+    } while (start && tasks.length < query.limit);
+    return { tasks, nextCursor: encodeCursor(start) };
+  }
+
+  async listByStatus(tenantId: string, status: TaskStatus, limit: number): Promise<TaskRecord[]> {
+    const { tasks } = await this.list(tenantId, { status, limit });
+    return tasks;
+  }
+
+  async runningCount(tenantId: string): Promise<number> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: keys.counters(tenantId), ConsistentRead: true }),
+    );
+    return typeof res.Item?.running === "number" ? res.Item.running : 0;
+  }
+
+  /** SET clauses that every finishing write shares: status, end time, runtime, index, expiry. */
+  private finishClauses(
+    to: TaskStatus,
+    tenantId: string,
+    now: Date,
+  ): { sets: string[]; values: Record<string, unknown> } {
+    return {
+      sets: [
+        "#status = :to",
+        "gsi2pk = :gsi2pk",
+        "ended_at = :now",
+        "runtime_ms = :now_ms - started_ms",
+        "expires_at = :expires",
+      ],
+      values: {
+        ":to": to,
+        ":gsi2pk": keys.byStatus(tenantId, to),
+        ":now": now.toISOString(),
+        ":now_ms": now.getTime(),
+        ":expires": this.expiresAt(now),
+      },
+    };
+  }
+
+  async transition(
+    tenantId: string,
+    taskId: string,
+    to: TaskStatus,
+    fields: { error?: string; result?: string } = {},
+  ): Promise<{ moved: true; task: TaskRecord } | { moved: false; current: TaskRecord | null }> {
+    const now = this.now();
+    const from = allowedSources(to);
+    const names: Record<string, string> = { "#status": "status" };
+    const values: Record<string, unknown> = {};
+    from.forEach((s, i) => {
+      values[`:from${i}`] = s;
+    });
+    const condition = `#status IN (${from.map((_, i) => `:from${i}`).join(", ")})`;
+    let sets: string[];
+    if (isFinished(to)) {
+      const f = this.finishClauses(to, tenantId, now);
+      sets = f.sets;
+      Object.assign(values, f.values);
+      // A task stopped before it started has no started_ms: its runtime is 0.
+      sets = sets.map((s) =>
+        s.startsWith("runtime_ms") ? "runtime_ms = :now_ms - if_not_exists(started_ms, :now_ms)" : s,
+      );
+    } else {
+      sets = ["#status = :to", "gsi2pk = :gsi2pk"];
+      values[":to"] = to;
+      values[":gsi2pk"] = keys.byStatus(tenantId, to);
+      if (to === "running") {
+        sets.push("started_at = :now", "started_ms = :now_ms");
+        values[":now"] = now.toISOString();
+        values[":now_ms"] = now.getTime();
+      }
+    }
+    if (fields.error !== undefined) {
+      sets.push("#error = :error");
+      names["#error"] = "error";
+      values[":error"] = fields.error;
+    }
+    if (fields.result !== undefined) {
+      sets.push("#result = :result");
+      names["#result"] = "result";
+      values[":result"] = fields.result;
+    }
+    const update = {
+      TableName: this.table,
+      Key: keys.task(tenantId, taskId),
+      UpdateExpression: `SET ${sets.join(", ")}`,
+      ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+    try {
+      if (isFinished(to)) {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
+          }),
+        );
+      } else {
+        await this.db.send(new UpdateCommand(update));
+      }
+    } catch (err) {
+      const failedCondition =
+        (err instanceof Error && err.name === "ConditionalCheckFailedException") ||
+        isConditionFailure(err, 0);
+      if (!failedCondition) throw err;
+      return { moved: false, current: await this.get(tenantId, taskId, true) };
+    }
+    const task = await this.get(tenantId, taskId, true);
+    if (!task) return { moved: false, current: null };
+    return { moved: true, task };
+  }
+
+  private releaseSlot(tenantId: string) {
+    return {
+      TableName: this.table,
+      Key: keys.counters(tenantId),
+      UpdateExpression: "SET running = running - :one",
+      ConditionExpression: "running > :zero",
+      ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
+    };
+  }
+
+  async flush(input: FlushInput): Promise<FlushOutcome> {
+    const now = this.now();
+    const at = now.toISOString();
+    const taskKey = keys.task(input.tenantId, input.taskId);
+    const chunkExpiry = this.expiresAt(now, this.options.maxTaskSeconds);
+    const items: TransactItem[] = [];
+    let seq = input.expectedLastSeq;
+    for (const chunk of input.chunks) {
+      for (const text of splitUtf8(chunk.text)) {
+        seq += 1;
+        items.push({
+          Put: {
+            TableName: this.table,
+            Item: {
+              pk: taskKey.pk,
+              sk: keys.chunkSk(seq),
+              seq,
+              kind: chunk.kind,
+              text,
+              at,
+              expires_at: chunkExpiry,
+            },
+          },
+        });
+      }
+    }
+    const names: Record<string, string> = { "#status": "status" };
+    const values: Record<string, unknown> = {
+      ":running": "running",
+      ":expected": input.expectedLastSeq,
+      ":seq": seq,
+      ":bytes": input.addOutputBytes,
+      ":usage": input.usage,
+    };
+    let sets = ["last_seq = :seq", "output_bytes = output_bytes + :bytes", "usage = :usage"];
+    if (input.finish) {
+      const f = this.finishClauses(input.finish.status, input.tenantId, now);
+      sets = sets.concat(f.sets);
+      Object.assign(values, f.values);
+      sets.push("#result = :result", "#error = :error");
+      names["#result"] = "result";
+      names["#error"] = "error";
+      values[":result"] = input.finish.result ?? null;
+      values[":error"] = input.finish.error ?? null;
+    }
+    const taskUpdate: TransactItem = {
+      Update: {
+        TableName: this.table,
+        Key: taskKey,
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ConditionExpression: "#status = :running AND last_seq = :expected",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+    const all: TransactItem[] = [taskUpdate, ...items];
+    if (input.finish) {
+      all.push({ Update: this.releaseSlot(input.tenantId) });
+      all.push({ Delete: { TableName: this.table, Key: keys.checkpoint(input.tenantId, input.taskId) } });
+    } else if (input.checkpoint) {
+      all.push({
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...keys.checkpoint(input.tenantId, input.taskId),
+            data: gzipSync(JSON.stringify(input.checkpoint.messages)),
+            turns: input.checkpoint.turns,
+            last_seq: seq,
+            expires_at: chunkExpiry,
+          },
+        },
+      });
+    }
+    if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: all }));
+    } catch (err) {
+      if (!isConditionFailure(err, 0)) throw err;
+      const current = await this.get(input.tenantId, input.taskId, true);
+      if (current && current.status !== "running") {
+        return { ok: false, reason: "not_running", status: current.status };
+      }
+      return { ok: false, reason: "superseded" };
+    }
+    return { ok: true, lastSeq: seq };
+  }
+
+  async getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: keys.checkpoint(tenantId, taskId), ConsistentRead: true }),
+    );
+    if (!res.Item) return null;
+    const item = CheckpointItemSchema.parse(res.Item);
+    return {
+      messages: JSON.parse(gunzipSync(item.data).toString("utf8")),
+      turns: item.turns,
+      lastSeq: item.last_seq,
+    };
+  }
+
+  async chunksAfter(tenantId: string, taskId: string, after: number, limit: number): Promise<Chunk[]> {
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: {
+          ":pk": keys.task(tenantId, taskId).pk,
+          ":from": keys.chunkSk(after + 1),
+          ":to": "CHUNK#~",
+        },
+        ProjectionExpression: "seq, kind, #text, #at",
+        ExpressionAttributeNames: { "#text": "text", "#at": "at" },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (res.Items ?? []).map((i) => ChunkSchema.parse(i));
+  }
+
+  async latestChunks(tenantId: string, taskId: string, bytes: number): Promise<Chunk[]> {
+    const out: Chunk[] = [];
+    let total = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: {
+            ":pk": keys.task(tenantId, taskId).pk,
+            ":from": "CHUNK#",
+            ":to": "CHUNK#~",
+          },
+          ProjectionExpression: "seq, kind, #text, #at",
+          ExpressionAttributeNames: { "#text": "text", "#at": "at" },
+          ScanIndexForward: false,
+          Limit: 50,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of res.Items ?? []) {
+        const chunk = ChunkSchema.parse(item);
+        out.push(chunk);
+        total += byteLength(chunk.text);
+        if (total >= bytes) break;
+      }
+      start = res.LastEvaluatedKey;
+    } while (start && total < bytes);
+    return out.reverse();
+  }
+}

@@ -1,0 +1,55 @@
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import type { Executions } from "../../ports.js";
+
+/** ARN of the execution named `name` of a state machine (execution names are task IDs). */
+export function executionArn(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
+}
+
+/**
+ * Step Functions executions: one Standard execution per task, named after the task ID, so a
+ * repeated start is harmless. The SDK client retries throttling with backoff (set its
+ * maxAttempts); what still fails is reported to the caller, which marks the task failed.
+ */
+export class SfnExecutions implements Executions {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async start(input: { tenantId: string; taskId: string }): Promise<void> {
+    try {
+      await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: input.taskId,
+          input: JSON.stringify({ tenant_id: input.tenantId, task_id: input.taskId }),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ExecutionAlreadyExists) return;
+      throw err;
+    }
+  }
+
+  async stop(input: { tenantId: string; taskId: string; cause: string }): Promise<void> {
+    try {
+      await this.sfn.send(
+        new StopExecutionCommand({
+          executionArn: executionArn(this.stateMachineArn, input.taskId),
+          error: "TaskStopped",
+          cause: input.cause,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ExecutionDoesNotExist) return;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { type AgentConfig, parseAgentConfig } from "./agent-config.js";
+import { DEFAULT_LIMITS, type Limits, type Tenant, type TenantDirectory } from "./tenants.js";
+
+export const DEFAULT_TENANT_ID = "default";
+
+/** Reads BGA_CONFIG: a path to a YAML file, or the YAML text itself. */
+export function readConfigSource(source: string): string {
+  return !source.includes("\n") && existsSync(source) ? readFileSync(source, "utf8") : source;
+}
+
+function hashKey(key: string): Buffer {
+  return createHash("sha256").update(key, "utf8").digest();
+}
+
+/**
+ * The single default tenant of the local path: config from BGA_CONFIG, key from BGA_API_KEY
+ * (kept only as a hash, compared in constant time), provider keys from the process environment.
+ */
+export class SingleTenantDirectory implements TenantDirectory {
+  private readonly tenant: Tenant;
+  private readonly keyHash: Buffer;
+  constructor(options: {
+    config: AgentConfig;
+    apiKey: string;
+    limits?: Partial<Limits>;
+    env?: NodeJS.ProcessEnv;
+  }) {
+    const env = options.env ?? process.env;
+    this.tenant = {
+      id: DEFAULT_TENANT_ID,
+      config: options.config,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      credentials: { get: (name) => env[name] },
+    };
+    this.keyHash = hashKey(options.apiKey);
+  }
+
+  static fromYaml(yaml: string, apiKey: string, limits?: Partial<Limits>): SingleTenantDirectory {
+    return new SingleTenantDirectory({
+      config: parseAgentConfig(yaml),
+      apiKey,
+      ...(limits ? { limits } : {}),
+    });
+  }
+
+  async authenticate(apiKey: string): Promise<Tenant | null> {
+    return timingSafeEqual(hashKey(apiKey), this.keyHash) ? this.tenant : null;
+  }
+
+  async get(tenantId: string): Promise<Tenant | null> {
+    return tenantId === this.tenant.id ? this.tenant : null;
+  }
+
+  async listIds(): Promise<string[]> {
+    return [this.tenant.id];
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Named errors with a stable `code`. The API maps them to HTTP statuses in one place;
+ * Lambda reports the class name (`name`), so Step Functions Retry/Catch can match on it.
+ */
+export type ErrorCode =
+  | "unauthorized"
+  | "forbidden"
+  | "invalid_arguments"
+  | "invalid_request"
+  | "invalid_config"
+  | "not_found"
+  | "task_not_found"
+  | "task_not_running"
+  | "agent_not_allowed"
+  | "concurrency_limit"
+  | "task_too_large"
+  | "idempotency_conflict"
+  | "payload_too_large"
+  | "method_not_allowed"
+  | "execution_start_failed"
+  | "internal_error";
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly httpStatus: number;
+  readonly details?: unknown;
+  constructor(message: string, details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly code = "unauthorized";
+  readonly httpStatus = 401;
+  constructor(message = "a valid API key is required (Authorization: Bearer <key>)") {
+    super(message);
+  }
+}
+
+export class InvalidArgumentsError extends DomainError {
+  readonly code = "invalid_arguments";
+  readonly httpStatus = 400;
+}
+
+export class InvalidRequestError extends DomainError {
+  readonly code = "invalid_request";
+  readonly httpStatus = 400;
+}
+
+export class InvalidConfigError extends DomainError {
+  readonly code = "invalid_config";
+  readonly httpStatus = 422;
+  constructor(readonly problems: { path: string; reason: string }[]) {
+    super(`invalid agent config: ${problems.map((p) => `${p.path}: ${p.reason}`).join("; ")}`, problems);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = "not_found";
+  readonly httpStatus = 404;
+}
+
+export class TaskNotFoundError extends DomainError {
+  readonly code = "task_not_found";
+  readonly httpStatus = 404;
+  constructor(id: string) {
+    super(`task not found: ${id}`);
+  }
+}
+
+export class TaskNotRunningError extends DomainError {
+  readonly code = "task_not_running";
+  readonly httpStatus = 409;
+  constructor(id: string, status: string) {
+    super(`task ${id} is not running (status: ${status})`);
+  }
+}
+
+export class AgentNotAllowedError extends DomainError {
+  readonly code = "agent_not_allowed";
+  readonly httpStatus = 403;
+  constructor(agent: string, available: readonly string[]) {
+    super(`agent "${agent}" is not in the sub-agents list. Available: ${available.join(", ") || "(none)"}`);
+  }
+}
+
+export class ConcurrencyLimitError extends DomainError {
+  readonly code = "concurrency_limit";
+  readonly httpStatus = 429;
+  constructor(limit: number) {
+    super(
+      `maximum concurrent background agent tasks (${limit}) reached; stop or wait for existing tasks to complete`,
+    );
+  }
+}
+
+export class TaskTooLargeError extends DomainError {
+  readonly code = "task_too_large";
+  readonly httpStatus = 413;
+  constructor(bytes: number, limit: number) {
+    super(`task text is ${bytes} bytes; the limit is ${limit} bytes (max_task_bytes)`);
+  }
+}
+
+export class IdempotencyConflictError extends DomainError {
+  readonly code = "idempotency_conflict";
+  readonly httpStatus = 409;
+  constructor() {
+    super("this Idempotency-Key was already used with a different request body");
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly code = "payload_too_large";
+  readonly httpStatus = 413;
+  constructor(limit: number) {
+    super(`request body is larger than ${limit} bytes`);
+  }
+}
+
+/** The execution behind a task could not be started; the task ends `failed`. */
+export class ExecutionStartError extends DomainError {
+  readonly code = "execution_start_failed";
+  readonly httpStatus = 503;
+}
+
+// ---- errors of the runner step (matched by name in the state machine) ----
+
+/** A passing fault (throttling, 5xx, network): the state machine retries the step. */
+export class TransientError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TransientError";
+  }
+}
+
+/** A fault that retrying will not mend (bad credentials, invalid request): the task fails. */
+export class PermanentError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PermanentError";
+  }
+}

@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+/** Every status a task can have. `pending` → `running` → one of the three finished ones. */
+export const TASK_STATUSES = ["pending", "running", "completed", "failed", "stopped"] as const;
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+
+export const FINISHED_STATUSES: readonly TaskStatus[] = ["completed", "failed", "stopped"];
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ["pending", "running"];
+
+/** Allowed moves. A finished status never changes again. */
+const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  pending: ["running", "failed", "stopped"],
+  running: ["completed", "failed", "stopped"],
+  completed: [],
+  failed: [],
+  stopped: [],
+};
+
+export function isFinished(status: TaskStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
+
+/** The statuses a task may be in for a move to `to` to be allowed. */
+export function allowedSources(to: TaskStatus): TaskStatus[] {
+  return TASK_STATUSES.filter((from) => TRANSITIONS[from].includes(to));
+}
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export const TASK_ID_PREFIX = "agent_task_";
+/** `agent_task_` + 128 random bits, base64url (22 characters). */
+export const TaskIdSchema = z.string().regex(/^agent_task_[A-Za-z0-9_-]{22}$/, "not a task ID");
+
+export function newTaskId(): string {
+  return TASK_ID_PREFIX + randomBytes(16).toString("base64url");
+}
+
+export const UsageSchema = z.object({
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  model_calls: z.number().int().nonnegative(),
+  tool_calls: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export function emptyUsage(): Usage {
+  return { input_tokens: 0, output_tokens: 0, model_calls: 0, tool_calls: 0 };
+}
+
+export function addUsage(a: Usage, b: Partial<Usage>): Usage {
+  return {
+    input_tokens: a.input_tokens + (b.input_tokens ?? 0),
+    output_tokens: a.output_tokens + (b.output_tokens ?? 0),
+    model_calls: a.model_calls + (b.model_calls ?? 0),
+    tool_calls: a.tool_calls + (b.tool_calls ?? 0),
+  };
+}
+
+export const MetadataSchema = z
+  .record(z.string().min(1).max(128), z.string().max(1024))
+  .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata pairs");
+
+/** The task as clients see it (SPEC §5). */
+export const TaskSchema = z.object({
+  id: z.string(),
+  agent: z.string(),
+  caller: z.string(),
+  task: z.string(),
+  expected_output: z.string().nullable(),
+  status: TaskStatusSchema,
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  runtime_ms: z.number().int().nullable(),
+  result: z.string().nullable(),
+  error: z.string().nullable(),
+  usage: UsageSchema,
+  output_bytes: z.number().int(),
+  last_seq: z.number().int(),
+  metadata: z.record(z.string(), z.string()),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+/** A task as stored: the public object plus what only the service needs. */
+export interface TaskRecord extends Task {
+  tenant_id: string;
+  /** Nesting depth: 0 for a task started by a tenant's own orchestrator. */
+  depth: number;
+  /** Task that started this one, when a sub-agent dispatched it. */
+  parent_id: string | null;
+}
+
+/** Runtime so far (running) or in total (finished), in milliseconds. */
+export function runtimeMs(task: Task, now: Date = new Date()): number {
+  if (task.runtime_ms !== null) return task.runtime_ms;
+  const start = Date.parse(task.started_at ?? task.created_at);
+  return Math.max(0, now.getTime() - start);
+}
+
+export function toPublicTask(record: TaskRecord): Task {
+  return TaskSchema.parse(record);
+}

@@ -1,0 +1,26 @@
+import type { Logger } from "./use-cases/task-service.js";
+
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+export type LogLevel = keyof typeof LEVELS;
+
+export interface StructuredLogger extends Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** One JSON line per entry on stderr (CloudWatch reads the same lines in Lambda). */
+export function createLogger(level: LogLevel = "info", service = "bga"): StructuredLogger {
+  const min = LEVELS[level];
+  const write = (lvl: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>) => {
+    if (LEVELS[lvl] < min) return;
+    process.stderr.write(
+      `${JSON.stringify({ level: lvl, service, time: new Date().toISOString(), message, ...fields })}\n`,
+    );
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+  };
+}

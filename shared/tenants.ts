@@ -1,0 +1,40 @@
+import { z } from "zod";
+import type { ProviderCredentials } from "./adapters/models/model-factory.js";
+import type { AgentConfig } from "./agent-config.js";
+
+/** Per-tenant limits (SPEC §7) with their defaults. */
+export const LimitsSchema = z.object({
+  max_running_tasks: z.number().int().min(1).max(10_000).default(20),
+  max_task_seconds: z.number().int().min(10).max(86_400).default(3600),
+  max_output_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 ** 3)
+    .default(10 * 1024 * 1024),
+  max_task_bytes: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024)
+    .default(100 * 1024),
+  retention_days: z.number().int().min(1).max(3650).default(30),
+});
+export type Limits = z.infer<typeof LimitsSchema>;
+export const DEFAULT_LIMITS: Limits = LimitsSchema.parse({});
+
+export interface Tenant {
+  id: string;
+  config: AgentConfig;
+  limits: Limits;
+  /** Where `${env.NAME}` and provider keys come from for this tenant. */
+  credentials: ProviderCredentials;
+}
+
+/** Looks up tenants: by API key for the API, by ID for the runner. */
+export interface TenantDirectory {
+  authenticate(apiKey: string): Promise<Tenant | null>;
+  get(tenantId: string): Promise<Tenant | null>;
+  /** Every tenant ID (the local runtime resumes their running tasks after a restart). */
+  listIds(): Promise<string[]>;
+}

@@ -1,0 +1,250 @@
+import { IdempotencyKeyTakenError } from "../adapters/dynamo/task-repository.js";
+import { subAgentsOf } from "../agent-config.js";
+import { byteLength, type Chunk, headUtf8 } from "../domain/chunk.js";
+import {
+  AgentNotAllowedError,
+  ExecutionStartError,
+  IdempotencyConflictError,
+  TaskNotFoundError,
+  TaskNotRunningError,
+  TaskTooLargeError,
+} from "../domain/errors.js";
+import { emptyUsage, isFinished, newTaskId, type TaskRecord, type TaskStatus } from "../domain/task.js";
+import type { Executions, TaskRepository } from "../ports.js";
+import type { Tenant } from "../tenants.js";
+
+export interface RunRequest {
+  tenant: Tenant;
+  caller: string;
+  agent: string;
+  task: string;
+  expected_output?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  idempotency?: { key: string; bodyHash: string } | undefined;
+  parent?: { id: string; depth: number } | undefined;
+}
+
+export interface WaitResultItem {
+  task_id: string;
+  status: TaskStatus;
+  done: boolean;
+  output: string | null;
+  error: string | null;
+  truncated: boolean;
+}
+
+export interface WaitResult {
+  all_done: boolean;
+  timed_out: boolean;
+  tasks: WaitResultItem[];
+}
+
+export interface Logger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Text bounds for a model's context (SPEC §3). */
+export const VIEW_OUTPUT_BYTES = 32 * 1024;
+export const RESULT_BYTES = 64 * 1024;
+
+/** The use cases behind every surface (MCP tools, REST, tool gateway): they see ports, not SDKs. */
+export class TaskService {
+  constructor(
+    private readonly repo: TaskRepository,
+    private readonly executions: Executions,
+    private readonly log: Logger,
+    private readonly options: { waitPollMs: number } = { waitPollMs: 500 },
+  ) {}
+
+  /** Starts a task; `created` is false when an Idempotency-Key matched an earlier request. */
+  async run(req: RunRequest): Promise<{ task: TaskRecord; created: boolean }> {
+    const allowed = subAgentsOf(req.tenant.config, req.caller);
+    if (!allowed.includes(req.agent)) throw new AgentNotAllowedError(req.agent, allowed);
+    const bytes = byteLength(req.task);
+    if (bytes > req.tenant.limits.max_task_bytes)
+      throw new TaskTooLargeError(bytes, req.tenant.limits.max_task_bytes);
+    if (req.idempotency) {
+      const earlier = await this.replay(req.tenant.id, req.idempotency);
+      if (earlier) return { task: earlier, created: false };
+    }
+    const record: TaskRecord = {
+      id: newTaskId(),
+      tenant_id: req.tenant.id,
+      agent: req.agent,
+      caller: req.caller,
+      task: req.task,
+      expected_output: req.expected_output ?? null,
+      status: "pending",
+      created_at: new Date().toISOString(),
+      started_at: null,
+      ended_at: null,
+      runtime_ms: null,
+      result: null,
+      error: null,
+      usage: emptyUsage(),
+      output_bytes: 0,
+      last_seq: 0,
+      metadata: req.metadata ?? {},
+      depth: req.parent ? req.parent.depth + 1 : 0,
+      parent_id: req.parent?.id ?? null,
+    };
+    try {
+      await this.repo.create({
+        record,
+        maxRunningTasks: req.tenant.limits.max_running_tasks,
+        ...(req.idempotency ? { idempotency: req.idempotency } : {}),
+      });
+    } catch (err) {
+      if (err instanceof IdempotencyKeyTakenError && req.idempotency) {
+        const earlier = await this.replay(req.tenant.id, req.idempotency);
+        if (earlier) return { task: earlier, created: false };
+      }
+      throw err;
+    }
+    try {
+      await this.executions.start({ tenantId: record.tenant_id, taskId: record.id });
+    } catch (err) {
+      this.log.error("execution start failed", { task_id: record.id, error: String(err) });
+      await this.repo.transition(record.tenant_id, record.id, "failed", {
+        error: "the task's execution could not be started; please try again",
+      });
+      throw new ExecutionStartError(`task ${record.id} could not be started; it was marked failed`);
+    }
+    return { task: record, created: true };
+  }
+
+  private async replay(
+    tenantId: string,
+    idem: { key: string; bodyHash: string },
+  ): Promise<TaskRecord | null> {
+    const found = await this.repo.findByIdempotencyKey(tenantId, idem.key);
+    if (!found) return null;
+    if (found.bodyHash !== idem.bodyHash) throw new IdempotencyConflictError();
+    return found.task;
+  }
+
+  async get(tenant: Tenant, taskId: string): Promise<TaskRecord> {
+    const task = await this.repo.get(tenant.id, taskId, true);
+    if (!task) throw new TaskNotFoundError(taskId);
+    return task;
+  }
+
+  list(tenant: Tenant, query: { status?: TaskStatus; agent?: string; limit: number; cursor?: string }) {
+    return this.repo.list(tenant.id, query);
+  }
+
+  async output(
+    tenant: Tenant,
+    taskId: string,
+    after: number,
+    limit: number,
+  ): Promise<{ chunks: Chunk[]; next_after: number; status: TaskStatus }> {
+    // Read the status first: chunks read after it are at least as new, so a finished status
+    // with an empty page really means the end.
+    const task = await this.get(tenant, taskId);
+    const chunks = await this.repo.chunksAfter(tenant.id, taskId, after, limit);
+    const last = chunks[chunks.length - 1];
+    return { chunks, next_after: last ? last.seq : after, status: task.status };
+  }
+
+  /** The newest output, at most `bytes` of it, and how many bytes before it were left out. */
+  async recentOutput(
+    tenant: Tenant,
+    task: TaskRecord,
+    bytes: number,
+  ): Promise<{ text: string; omitted: number }> {
+    const chunks = await this.repo.latestChunks(tenant.id, task.id, bytes);
+    let text = chunks.map(renderChunk).join("");
+    let shown = byteLength(text);
+    if (shown > bytes) {
+      const buf = Buffer.from(text, "utf8");
+      text = buf
+        .subarray(buf.length - bytes)
+        .toString("utf8")
+        .replace(/^\uFFFD+/, "");
+      shown = byteLength(text);
+    }
+    return { text, omitted: Math.max(0, task.output_bytes - shown) };
+  }
+
+  async stop(tenant: Tenant, taskId: string): Promise<TaskRecord> {
+    const moved = await this.repo.transition(tenant.id, taskId, "stopped");
+    if (!moved.moved) {
+      if (!moved.current) throw new TaskNotFoundError(taskId);
+      throw new TaskNotRunningError(taskId, moved.current.status);
+    }
+    // The stop is recorded: the running step notices it at its next flush. StopExecution ends the
+    // execution itself; if it fails, the step still ends at its next flush.
+    try {
+      await this.executions.stop({ tenantId: tenant.id, taskId, cause: "stopped by the API" });
+    } catch (err) {
+      this.log.warn("StopExecution failed; the step will notice the stop at its next flush", {
+        task_id: taskId,
+        error: String(err),
+      });
+    }
+    return moved.task;
+  }
+
+  async wait(
+    tenant: Tenant,
+    taskIds: string[],
+    timeoutSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<WaitResult> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+      const found = await this.repo.getMany(tenant.id, taskIds);
+      const missing = taskIds.find((id) => !found.has(id));
+      if (missing) throw new TaskNotFoundError(missing);
+      const tasks = taskIds.map((id) => found.get(id) as TaskRecord);
+      const allDone = tasks.every((t) => isFinished(t.status));
+      const timedOut = !allDone && (Date.now() >= deadline || Boolean(signal?.aborted));
+      if (allDone || timedOut) {
+        return { all_done: allDone, timed_out: timedOut, tasks: tasks.map(waitItem) };
+      }
+      await sleep(Math.min(this.options.waitPollMs, Math.max(0, deadline - Date.now())), signal);
+    }
+  }
+}
+
+function waitItem(task: TaskRecord): WaitResultItem {
+  const result = task.result ?? null;
+  const output = result === null ? null : headUtf8(result, RESULT_BYTES);
+  return {
+    task_id: task.id,
+    status: task.status,
+    done: isFinished(task.status),
+    output,
+    error: task.error,
+    truncated: output !== null && result !== null && output.length < result.length,
+  };
+}
+
+export function renderChunk(chunk: Chunk): string {
+  switch (chunk.kind) {
+    case "text":
+      return chunk.text;
+    case "tool_call":
+      return `\n[tool call] ${chunk.text}\n`;
+    case "tool_result":
+      return `[tool result] ${chunk.text}\n`;
+    case "status":
+      return `\n${chunk.text}\n`;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

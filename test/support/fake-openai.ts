@@ -1,0 +1,142 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A scripted OpenAI-compatible server (Chat Completions, SSE streaming) on loopback: the
+ * stand-in for the model provider, which is outside our system.
+ */
+export interface FakeReply {
+  /** Text deltas streamed one by one (a string is one delta). */
+  text?: string | string[];
+  toolCalls?: { name: string; arguments: string }[];
+  /** Pause before each delta, ms. */
+  delayMs?: number;
+  /** Answer with this HTTP status and an error body instead of a stream. */
+  status?: number;
+  /** Destroy the connection after this many deltas (a crash mid-stream). */
+  dropAfter?: number;
+  usage?: { prompt_tokens: number; completion_tokens: number };
+}
+
+export interface RecordedRequest {
+  body: { model: string; messages: unknown[]; tools?: unknown[]; stream?: boolean; [k: string]: unknown };
+  headers: IncomingMessage["headers"];
+  startedAt: number;
+  endedAt?: number;
+  aborted: boolean;
+}
+
+export class FakeOpenAI {
+  readonly requests: RecordedRequest[] = [];
+  private queue: FakeReply[] = [];
+  private fallback: FakeReply = { text: "ok" };
+  private server: Server;
+  url = "";
+
+  constructor() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return this;
+  }
+
+  /** Replies for the next requests, in order; after them the fallback. */
+  enqueue(...replies: FakeReply[]): this {
+    this.queue.push(...replies);
+    return this;
+  }
+
+  setFallback(reply: FakeReply): this {
+    this.fallback = reply;
+    return this;
+  }
+
+  reset(): void {
+    this.queue = [];
+    this.requests.length = 0;
+    this.fallback = { text: "ok" };
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = "";
+    for await (const piece of req) raw += piece;
+    if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"message":"not found"}}');
+      return;
+    }
+    const record: RecordedRequest = {
+      body: JSON.parse(raw),
+      headers: req.headers,
+      startedAt: Date.now(),
+      aborted: false,
+    };
+    this.requests.push(record);
+    res.on("close", () => {
+      if (!res.writableFinished) record.aborted = true;
+      record.endedAt = Date.now();
+    });
+    const reply = this.queue.shift() ?? this.fallback;
+    if (reply.status) {
+      res
+        .writeHead(reply.status, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: `scripted failure ${reply.status}`, type: "scripted" } }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    const id = `chatcmpl-${this.requests.length}`;
+    const send = (delta: Record<string, unknown>, finish: string | null = null) =>
+      res.write(
+        `data: ${JSON.stringify({
+          id,
+          object: "chat.completion.chunk",
+          created: Math.floor(Date.now() / 1000),
+          model: record.body.model,
+          choices: [{ index: 0, delta, finish_reason: finish }],
+        })}\n\n`,
+      );
+    const deltas = typeof reply.text === "string" ? [reply.text] : (reply.text ?? []);
+    let sent = 0;
+    send({ role: "assistant", content: "" });
+    for (const d of deltas) {
+      if (reply.delayMs) await sleep(reply.delayMs);
+      if (res.destroyed) return;
+      if (reply.dropAfter !== undefined && sent >= reply.dropAfter) {
+        res.destroy();
+        return;
+      }
+      send({ content: d });
+      sent++;
+    }
+    for (const [index, call] of (reply.toolCalls ?? []).entries()) {
+      send({
+        tool_calls: [
+          {
+            index,
+            id: `call_${this.requests.length}_${index}`,
+            type: "function",
+            function: { name: call.name, arguments: "" },
+          },
+        ],
+      });
+      send({ tool_calls: [{ index, function: { arguments: call.arguments } }] });
+    }
+    send({}, reply.toolCalls?.length ? "tool_calls" : "stop");
+    const usage = reply.usage ?? { prompt_tokens: 10, completion_tokens: Math.max(1, deltas.length) };
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: record.body.model, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`,
+    );
+    res.end("data: [DONE]\n\n");
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
