@@ -24,6 +24,8 @@ export interface LocalRuntimeOptions {
   tenants: TenantDirectory;
   runner?: Partial<RunnerSettings>;
   createModel?: RunnerDeps["createModel"];
+  /** Retries the model SDK makes inside a step before the state machine's own retries (default 2). */
+  modelMaxRetries?: number;
   /** Milliseconds between retries of a failed step; default: the definition's own backoff. */
   retryIntervalMs?: number;
   ssePollMs?: number;
@@ -50,8 +52,14 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const stepHandler = createStepHandler({
     repo,
     tenants: options.tenants,
-    createModel: options.createModel ?? ((spec, credentials) => createModelClient(spec, credentials)),
+    createModel:
+      options.createModel ??
+      ((spec, credentials) =>
+        createModelClient(spec, credentials, {
+          ...(options.modelMaxRetries !== undefined ? { maxRetries: options.modelMaxRetries } : {}),
+        })),
     settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
+    log,
     ...(options.onWriter ? { onWriter: options.onWriter } : {}),
   });
   const local = new LocalExecutions({

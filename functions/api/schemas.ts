@@ -10,8 +10,8 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
-export const TaskObject = TaskSchema.openapi("Task");
-export const ChunkObject = ChunkSchema.openapi("Chunk");
+export const TaskObject = TaskSchema;
+export const ChunkObject = ChunkSchema;
 
 export const CreateTaskBody = z
   .strictObject({

@@ -49,6 +49,8 @@ export interface RunnerDeps {
   tenants: TenantDirectory;
   createModel: (spec: ModelSpec, credentials: ProviderCredentials) => ModelClient;
   settings: RunnerSettings;
+  /** Where the raw cause of a failed step is logged (it is never shown to clients). */
+  log?: { error(message: string, fields?: Record<string, unknown>): void };
   /** Sees every writer a step uses (benchmarks count writes through it). */
   onWriter?: (writer: OutputWriter) => void;
 }
@@ -59,6 +61,11 @@ export const INTERRUPTED_TURN_NOTICE =
 export async function runAgentStep(deps: RunnerDeps, input: StepInput): Promise<StepOutput> {
   const out = { tenant_id: input.tenant_id, task_id: input.task_id };
   if (input.action === "fail") {
+    deps.log?.error("runner step failed for good", {
+      task_id: input.task_id,
+      error: input.error,
+      cause: input.cause,
+    });
     await deps.repo.transition(input.tenant_id, input.task_id, "failed", {
       error: describeFailure(input.error, input.cause),
     });

@@ -1,3 +1,4 @@
+import "vitest";
 import type { TestProject } from "vitest/node";
 import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
 

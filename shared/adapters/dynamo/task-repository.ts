@@ -444,7 +444,7 @@ export class DynamoTaskRepository implements TaskRepository {
         });
       }
     }
-    const names: Record<string, string> = { "#status": "status" };
+    const names: Record<string, string> = { "#status": "status", "#usage": "usage" };
     const values: Record<string, unknown> = {
       ":running": "running",
       ":expected": input.expectedLastSeq,
@@ -452,7 +452,7 @@ export class DynamoTaskRepository implements TaskRepository {
       ":bytes": input.addOutputBytes,
       ":usage": input.usage,
     };
-    let sets = ["last_seq = :seq", "output_bytes = output_bytes + :bytes", "usage = :usage"];
+    let sets = ["last_seq = :seq", "output_bytes = output_bytes + :bytes", "#usage = :usage"];
     if (input.finish) {
       const f = this.finishClauses(input.finish.status, input.tenantId, now);
       sets = sets.concat(f.sets);

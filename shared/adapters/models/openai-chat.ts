@@ -80,8 +80,10 @@ export class OpenAIChatModel implements ModelClient {
         }
       }
     } catch (err) {
-      throw classify(err);
+      throw classify(err, request.signal);
     }
+    // An aborted stream may simply end early; a cut-off answer must never pass for a whole one.
+    if (request.signal.aborted) throw new ModelCallAbortedError();
     const toolCalls = [...calls.entries()]
       .sort(([a], [b]) => a - b)
       .map(([i, c]) => ({ ...c, id: c.id || `call_${i}` }));
@@ -89,9 +91,17 @@ export class OpenAIChatModel implements ModelClient {
   }
 }
 
-/** Maps SDK errors onto the step's error classes; an abort passes through unchanged. */
-function classify(err: unknown): unknown {
-  if (err instanceof APIUserAbortError) return err;
+/** Thrown when the model call was aborted (stop, limit): the caller decides what that means. */
+export class ModelCallAbortedError extends Error {
+  constructor() {
+    super("the model call was aborted");
+    this.name = "ModelCallAbortedError";
+  }
+}
+
+/** Maps SDK errors onto the step's error classes. */
+function classify(err: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted || err instanceof APIUserAbortError) return new ModelCallAbortedError();
   if (err instanceof APIConnectionError) {
     return new TransientError(`model provider unreachable: ${err.message}`, { cause: err });
   }
@@ -103,5 +113,8 @@ function classify(err: unknown): unknown {
     }
     return new PermanentError(detail, { cause: err });
   }
-  return err;
+  // The connection broke mid-stream (reset, "terminated"): worth another attempt.
+  return new TransientError(`model stream interrupted: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
 }

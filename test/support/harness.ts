@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+import type { RunnerSettings } from "../../functions/runner/run-agent-step.js";
+import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { parseAgentConfig } from "../../shared/agent-config.js";
+import { SingleTenantDirectory } from "../../shared/default-tenant.js";
+import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task.js";
+import { createLogger } from "../../shared/logger.js";
+import type { Limits } from "../../shared/tenants.js";
+import { FakeOpenAI } from "./fake-openai.js";
+
+export const API_KEY = "test-key-0123456789abcdef";
+
+export function testConfig(baseUrl: string): string {
+  return `
+version: "2"
+models:
+  fake:
+    provider: openai
+    model: fake-model
+    base_url: ${baseUrl}
+agents:
+  root:
+    model: fake
+    sub_agents: [worker, thinker]
+  worker:
+    model: fake
+    description: does one thing
+    instruction: You are a worker.
+  thinker:
+    model: fake
+    instruction: You think before you answer.
+    toolsets:
+      - type: think
+    max_iterations: 6
+`;
+}
+
+export interface HarnessOptions {
+  limits?: Partial<Limits>;
+  runner?: Partial<RunnerSettings>;
+  config?: (baseUrl: string) => string;
+  tableName?: string;
+  fake?: FakeOpenAI;
+}
+
+/**
+ * The real service in process: DynamoDB Local (one table per harness), the project's state
+ * machine run locally, the Hono app; only the model provider is a fake.
+ */
+export async function startHarness(options: HarnessOptions = {}) {
+  const fake = options.fake ?? (await new FakeOpenAI().start());
+  const tableName = options.tableName ?? `bga-test-${randomUUID()}`;
+  const tenants = new SingleTenantDirectory({
+    config: parseAgentConfig((options.config ?? testConfig)(fake.url)),
+    apiKey: API_KEY,
+    ...(options.limits ? { limits: options.limits } : {}),
+    env: {},
+  });
+  const runtime: LocalRuntime = await createLocalRuntime({
+    dynamodbEndpoint: inject("dynamodbEndpoint"),
+    tableName,
+    tenants,
+    runner: { flushIntervalMs: 100, ...options.runner },
+    retryIntervalMs: 20,
+    modelMaxRetries: 0,
+    ssePollMs: 30,
+    waitPollMs: 30,
+    log: createLogger("silent"),
+  });
+
+  const headers = (extra: Record<string, string> = {}) => ({
+    authorization: `Bearer ${API_KEY}`,
+    "content-type": "application/json",
+    ...extra,
+  });
+
+  async function request(method: string, path: string, body?: unknown, extra?: Record<string, string>) {
+    const res = await runtime.app.request(path, {
+      method,
+      headers: headers(extra),
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return {
+      status: res.status,
+      json: json as Record<string, unknown> & { error?: { code: string; message: string } },
+      text,
+      headers: res.headers,
+    };
+  }
+
+  async function run(agent: string, task: string, extra: Record<string, unknown> = {}): Promise<Task> {
+    const res = await request("POST", "/v1/tasks", { agent, task, ...extra });
+    if (res.status !== 201) throw new Error(`run failed: ${res.status} ${res.text}`);
+    return res.json as unknown as Task;
+  }
+
+  async function getTask(id: string): Promise<Task> {
+    const res = await request("GET", `/v1/tasks/${id}`);
+    if (res.status !== 200) throw new Error(`get failed: ${res.status} ${res.text}`);
+    return res.json as unknown as Task;
+  }
+
+  async function waitFor(
+    id: string,
+    predicate: (t: Task) => boolean = (t) => isFinished(t.status),
+    timeoutMs = 20_000,
+  ): Promise<Task> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const t = await getTask(id);
+      if (predicate(t)) return t;
+      if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(t)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async function waitForStatus(id: string, status: TaskStatus, timeoutMs?: number): Promise<Task> {
+    const t = await waitFor(id, (x) => x.status === status || isFinished(x.status), timeoutMs);
+    if (t.status !== status) throw new Error(`expected ${status}, got ${t.status}: ${JSON.stringify(t)}`);
+    return t;
+  }
+
+  async function allChunks(id: string) {
+    const out: { seq: number; kind: string; text: string; at: string }[] = [];
+    let after = 0;
+    for (;;) {
+      const res = await request("GET", `/v1/tasks/${id}/output?after=${after}&limit=1000`);
+      const page = res.json as unknown as { chunks: typeof out; next_after: number };
+      out.push(...page.chunks);
+      if (page.chunks.length === 0) return out;
+      after = page.next_after;
+    }
+  }
+
+  return {
+    fake,
+    runtime,
+    tableName,
+    request,
+    run,
+    getTask,
+    waitFor,
+    waitForStatus,
+    allChunks,
+    async close() {
+      await runtime.close();
+      if (!options.fake) await fake.close();
+    },
+  };
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
