@@ -1,4 +1,5 @@
 import "vitest";
+import "../../local/polyfills.js";
 import type { TestProject } from "vitest/node";
 import { type EmbeddedDynamo, startEmbeddedDynamo } from "../../local/embedded-dynamodb.js";
 

@@ -66,7 +66,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     modelMaxRetries: 0,
     ssePollMs: 30,
     waitPollMs: 30,
-    log: createLogger("silent"),
+    log: createLogger(process.env.BGA_TEST_LOG === "1" ? "debug" : "silent"),
   });
 
   const headers = (extra: Record<string, string> = {}) => ({

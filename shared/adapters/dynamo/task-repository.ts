@@ -283,7 +283,8 @@ export class DynamoTaskRepository implements TaskRepository {
         };
     input.ScanIndexForward = false;
     if (query.agent !== undefined) {
-      input.FilterExpression = "agent = :agent";
+      input.FilterExpression = "#agent = :agent";
+      input.ExpressionAttributeNames = { "#agent": "agent" };
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ":agent": query.agent };
     }
     const tasks: TaskRecord[] = [];
