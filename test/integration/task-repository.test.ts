@@ -1,0 +1,176 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { ensureTable } from "../../shared/adapters/dynamo/table.js";
+import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
+import { ConcurrencyLimitError } from "../../shared/domain/errors.js";
+import { emptyUsage, newTaskId, type TaskRecord } from "../../shared/domain/task.js";
+
+const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const tableName = `bga-repo-${randomUUID()}`;
+const repo = new DynamoTaskRepository(doc, {
+  tableName,
+  retentionDays: 30,
+  maxTaskSeconds: 3600,
+});
+
+beforeAll(async () => {
+  await ensureTable(raw, tableName);
+});
+afterAll(() => raw.destroy());
+
+let clock = Date.parse("2026-01-01T00:00:00.000Z");
+function record(tenant: string, agent = "worker"): TaskRecord {
+  clock += 1000;
+  return {
+    id: newTaskId(),
+    tenant_id: tenant,
+    agent,
+    caller: "root",
+    task: "x",
+    expected_output: null,
+    status: "pending",
+    created_at: new Date(clock).toISOString(),
+    started_at: null,
+    ended_at: null,
+    runtime_ms: null,
+    result: null,
+    error: null,
+    usage: emptyUsage(),
+    output_bytes: 0,
+    last_seq: 0,
+    metadata: {},
+    depth: 0,
+    parent_id: null,
+  };
+}
+
+describe("DynamoDB task repository (DynamoDB Local)", () => {
+  it("moves status only along allowed transitions; a finished task never changes again", async () => {
+    const t = await repo.create({ record: record("t1"), maxRunningTasks: 10 });
+    expect((await repo.transition("t1", t.id, "completed")).moved).toBe(false); // pending → completed: no
+    const running = await repo.transition("t1", t.id, "running");
+    expect(running.moved && running.task.started_at).toBeTruthy();
+    const stopped = await repo.transition("t1", t.id, "stopped");
+    expect(stopped.moved && stopped.task.status).toBe("stopped");
+    for (const to of ["running", "completed", "failed", "stopped"] as const) {
+      const again = await repo.transition("t1", t.id, to);
+      expect(again.moved).toBe(false);
+      expect(!again.moved && again.current?.status).toBe("stopped");
+    }
+    // A flush after the stop is refused and reports why.
+    const flush = await repo.flush({
+      tenantId: "t1",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [{ kind: "text", text: "late" }],
+      addOutputBytes: 4,
+      usage: emptyUsage(),
+    });
+    expect(flush).toEqual({ ok: false, reason: "not_running", status: "stopped" });
+    expect(await repo.chunksAfter("t1", t.id, 0, 10)).toEqual([]);
+    // An ID of another tenant is simply not there.
+    expect(await repo.get("other", t.id)).toBeNull();
+    expect((await repo.transition("other", t.id, "stopped")).moved).toBe(false);
+  });
+
+  it("never admits more than max_running_tasks under concurrent creates, and frees slots when tasks end", async () => {
+    const tenant = `race-${randomUUID()}`;
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, () => repo.create({ record: record(tenant), maxRunningTasks: 5 })),
+    );
+    const admitted = results
+      .filter((r) => r.status === "fulfilled")
+      .map((r) => (r as PromiseFulfilledResult<TaskRecord>).value);
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(admitted).toHaveLength(5);
+    expect(refused.every((r) => (r as PromiseRejectedResult).reason instanceof ConcurrencyLimitError)).toBe(
+      true,
+    );
+    expect(await repo.runningCount(tenant)).toBe(5);
+
+    const [a, b] = admitted as [TaskRecord, TaskRecord];
+    await repo.transition(tenant, a.id, "stopped");
+    await repo.transition(tenant, b.id, "failed", { error: "boom" });
+    expect(await repo.runningCount(tenant)).toBe(3);
+    // A transition that does not happen frees nothing.
+    await repo.transition(tenant, a.id, "failed");
+    expect(await repo.runningCount(tenant)).toBe(3);
+    await expect(repo.create({ record: record(tenant), maxRunningTasks: 5 })).resolves.toBeTruthy();
+  });
+
+  it("writes chunks with a conditional flush: seq without gaps, a stale writer is refused", async () => {
+    const t = await repo.create({ record: record("t2"), maxRunningTasks: 10 });
+    await repo.transition("t2", t.id, "running");
+    const ok = await repo.flush({
+      tenantId: "t2",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [
+        { kind: "text", text: "hello" },
+        { kind: "tool_call", text: "think({})" },
+      ],
+      addOutputBytes: 14,
+      usage: { ...emptyUsage(), model_calls: 1 },
+      checkpoint: { messages: [{ role: "user", content: "hi" }], turns: 1, lastSeq: 0 },
+    });
+    expect(ok).toEqual({ ok: true, lastSeq: 2 });
+    const stale = await repo.flush({
+      tenantId: "t2",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [{ kind: "text", text: "dup" }],
+      addOutputBytes: 3,
+      usage: emptyUsage(),
+    });
+    expect(stale).toEqual({ ok: false, reason: "superseded" });
+    expect(await repo.getCheckpoint("t2", t.id)).toEqual({
+      messages: [{ role: "user", content: "hi" }],
+      turns: 1,
+      lastSeq: 2,
+    });
+    const chunks = await repo.chunksAfter("t2", t.id, 0, 10);
+    expect(chunks.map((c) => [c.seq, c.kind, c.text])).toEqual([
+      [1, "text", "hello"],
+      [2, "tool_call", "think({})"],
+    ]);
+    const done = await repo.flush({
+      tenantId: "t2",
+      taskId: t.id,
+      expectedLastSeq: 2,
+      chunks: [{ kind: "text", text: "bye" }],
+      addOutputBytes: 3,
+      usage: emptyUsage(),
+      finish: { status: "completed", result: "bye" },
+    });
+    expect(done).toEqual({ ok: true, lastSeq: 3 });
+    const task = await repo.get("t2", t.id);
+    expect(task).toMatchObject({ status: "completed", result: "bye", last_seq: 3, output_bytes: 17 });
+    expect(await repo.getCheckpoint("t2", t.id)).toBeNull();
+    expect((await repo.latestChunks("t2", t.id, 4)).map((c) => c.seq)).toEqual([2, 3]);
+  });
+
+  it("lists a tenant's tasks newest first, by status from its own index, with cursors", async () => {
+    const tenant = `list-${randomUUID()}`;
+    const made: TaskRecord[] = [];
+    for (let i = 0; i < 7; i++)
+      made.push(await repo.create({ record: record(tenant, i % 2 ? "a" : "b"), maxRunningTasks: 100 }));
+    await repo.transition(tenant, made[1]!.id, "running");
+    await repo.transition(tenant, made[3]!.id, "running");
+    const newestFirst = [...made].reverse().map((t) => t.id);
+
+    const page1 = await repo.list(tenant, { limit: 4 });
+    const page2 = await repo.list(tenant, { limit: 4, cursor: page1.nextCursor ?? "" });
+    expect([...page1.tasks, ...page2.tasks].map((t) => t.id)).toEqual(newestFirst);
+    expect(page2.nextCursor).toBeNull();
+
+    const running = await repo.list(tenant, { status: "running", limit: 10 });
+    expect(running.tasks.map((t) => t.id)).toEqual([made[3]!.id, made[1]!.id]);
+    const pendingB = await repo.list(tenant, { status: "pending", agent: "b", limit: 10 });
+    expect(pendingB.tasks.map((t) => t.id)).toEqual([made[6]!.id, made[4]!.id, made[2]!.id, made[0]!.id]);
+    // A cursor of another listing is refused.
+    await expect(repo.list(`x${tenant}`, { limit: 4, cursor: page1.nextCursor ?? "" })).rejects.toThrow(
+      /cursor/,
+    );
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { parseAgentConfig, subAgentsOf } from "../../shared/agent-config.js";
+import { InvalidConfigError } from "../../shared/domain/errors.js";
+
+function problems(yaml: string): { path: string; reason: string }[] {
+  try {
+    parseAgentConfig(yaml);
+  } catch (err) {
+    if (err instanceof InvalidConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected an invalid config");
+}
+
+describe("agent config (Docker agent runtime format)", () => {
+  it("reads agents, models by key and provider/model strings, and ignores runtime keys it does not use", () => {
+    const config = parseAgentConfig(`
+version: "2"
+models:
+  local:
+    provider: openai
+    model: llama3
+    base_url: http://127.0.0.1:11434/v1
+    max_tokens: 500
+    temperature: 0.2
+agents:
+  root:
+    model: openai/gpt-4o
+    sub_agents: [helper]
+    add_date: true
+    toolsets:
+      - type: filesystem
+  helper:
+    model: local
+    description: helps
+    instruction: Be helpful.
+    max_iterations: 7
+    toolsets:
+      - type: think
+`);
+    expect(config.agents.root?.model).toEqual({ provider: "openai", model: "gpt-4o" });
+    expect(config.agents.helper).toEqual({
+      name: "helper",
+      description: "helps",
+      instruction: "Be helpful.",
+      model: {
+        provider: "openai",
+        model: "llama3",
+        base_url: "http://127.0.0.1:11434/v1",
+        max_tokens: 500,
+        temperature: 0.2,
+      },
+      sub_agents: [],
+      toolsets: [{ type: "think" }],
+      max_iterations: 7,
+    });
+    // The orchestrator's own toolsets are never run here, so they are ignored.
+    expect(config.agents.root?.toolsets).toEqual([]);
+    expect(subAgentsOf(config, "root")).toEqual(["helper"]);
+    expect(subAgentsOf(config, "nobody")).toEqual([]);
+  });
+
+  it("lists every problem with its path", () => {
+    const found = problems(`
+agents:
+  root:
+    model: openai/gpt-4o
+    sub_agents: [ghost, worker, coder]
+  worker:
+    model: nomodel
+    toolsets:
+      - type: shell
+  coder:
+    model: anthropic/claude
+    harness:
+      type: claude-code
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { path: "agents.root.sub_agents.0", reason: 'names no agent: "ghost"' },
+        { path: "agents.worker.model", reason: expect.stringContaining('unknown model "nomodel"') },
+        {
+          path: "agents.worker.toolsets.0.type",
+          reason: expect.stringMatching(
+            /agent "worker" uses toolset "shell".*supported toolset types: think/,
+          ),
+        },
+        { path: "agents.coder.harness", reason: expect.stringContaining("not yet supported") },
+        {
+          path: "agents.coder.model",
+          reason: expect.stringContaining('provider not yet supported "anthropic"'),
+        },
+      ]),
+    );
+    expect(found).toHaveLength(5);
+  });
+
+  it("rejects what is not a config at all", () => {
+    expect(problems("agents: [1, 2")[0]?.path).toBe("(root)");
+    expect(problems("models: {}")).toEqual([{ path: "agents", reason: expect.any(String) }]);
+    expect(problems("agents:\n  a:\n    description: no model")[0]?.path).toBe("agents.a.model");
+  });
+});
