@@ -20,10 +20,11 @@ function hashKey(key: string): Buffer {
  */
 export class SingleTenantDirectory implements TenantDirectory {
   private readonly tenant: Tenant;
-  private readonly keyHash: Buffer;
+  private readonly keyHash: Buffer | null;
+  /** Without `apiKey` (the runner, which never authenticates) every key is refused. */
   constructor(options: {
     config: AgentConfig;
-    apiKey: string;
+    apiKey?: string;
     limits?: Partial<Limits>;
     env?: NodeJS.ProcessEnv;
   }) {
@@ -34,7 +35,7 @@ export class SingleTenantDirectory implements TenantDirectory {
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       credentials: { get: (name) => env[name] },
     };
-    this.keyHash = hashKey(options.apiKey);
+    this.keyHash = options.apiKey ? hashKey(options.apiKey) : null;
   }
 
   static fromYaml(yaml: string, apiKey: string, limits?: Partial<Limits>): SingleTenantDirectory {
@@ -46,6 +47,7 @@ export class SingleTenantDirectory implements TenantDirectory {
   }
 
   async authenticate(apiKey: string): Promise<Tenant | null> {
+    if (!this.keyHash) return null;
     return timingSafeEqual(hashKey(apiKey), this.keyHash) ? this.tenant : null;
   }
 

@@ -33,7 +33,9 @@ export async function handler(event: unknown): Promise<StepOutput> {
     const config = parseAgentConfig(readConfigSource(env.BGA_CONFIG ?? "agents: {}"));
     cached = createStepHandler({
       repo,
-      tenants: new SingleTenantDirectory({ config, apiKey: env.BGA_API_KEY ?? "" }),
+      // Nothing resolves from the server's environment in the cloud (SPEC §6); provider keys
+      // will come from the tenant's own secrets.
+      tenants: new SingleTenantDirectory({ config, env: {} }),
       createModel: (spec, credentials) => createModelClient(spec, credentials),
       settings: { ...DEFAULT_RUNNER_SETTINGS, budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
     });

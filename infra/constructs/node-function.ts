@@ -1,0 +1,137 @@
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, type ParamsAndSecretsLayerVersion, Runtime } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { ConstructPropsError } from "./props-error.js";
+
+/** The repository root: the esbuild project root and the base of every `entry`. */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Where files listed in `files` end up inside the deployed function. */
+export const LAMBDA_TASK_ROOT = "/var/task";
+
+/**
+ * Names that must never reach a function's environment: provider credentials belong in a
+ * tenant's secret, not in the deployment (SPEC §6).
+ */
+export const FORBIDDEN_ENV_NAME = /OPENAI|ANTHROPIC|API_KEY|SECRET_ACCESS_KEY/i;
+
+/** Quotes a path for the shell that runs esbuild's command hooks. */
+function shellQuote(path: string): string {
+  return `'${path.replaceAll("'", "'\\''")}'`;
+}
+
+export interface NodeFunctionProps {
+  /** Handler source, relative to the repository root (exports `handler`). */
+  readonly entry: string;
+  readonly description: string;
+  /** Environment variables; names matching FORBIDDEN_ENV_NAME are refused. @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** Retention of the function's own log group. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Files copied next to the bundle: file name in the bundle → absolute source path. @default none */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Where asynchronous invocations that failed every attempt go. @default none */
+  readonly deadLetterQueue?: IQueue;
+  /** The Parameters and Secrets extension, for functions that read Secrets Manager. @default none */
+  readonly paramsAndSecrets?: ParamsAndSecretsLayerVersion;
+}
+
+/**
+ * One Lambda function the way this project runs them: Node.js 22 on ARM64, bundled by the
+ * local esbuild (never Docker) as minified ESM with source maps, its own log group with a
+ * retention, and its own role that may write only to that log group (no managed policies).
+ */
+export function createNodeFunction(scope: Construct, id: string, props: NodeFunctionProps): NodejsFunction {
+  const where = `${scope.node.path}/${id}`;
+  const entry = join(REPO_ROOT, props.entry);
+  if (!existsSync(entry)) throw new ConstructPropsError(where, `entry ${props.entry} does not exist`);
+  for (const name of Object.keys(props.environment ?? {})) {
+    if (FORBIDDEN_ENV_NAME.test(name)) {
+      throw new ConstructPropsError(
+        where,
+        `environment variable ${name} looks like a provider credential; keep credentials in a secret`,
+      );
+    }
+  }
+  const files = Object.entries(props.files ?? {});
+  for (const [name, source] of files) {
+    if (!/^[\w.-]+$/.test(name)) {
+      throw new ConstructPropsError(where, `file name ${name} is not a plain name`);
+    }
+    if (!isAbsolute(source) || !existsSync(source)) {
+      throw new ConstructPropsError(where, `file ${source} must be an absolute path that exists`);
+    }
+  }
+
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+  });
+  const role = new Role(scope, `${id}Role`, {
+    assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+    description: `Execution role of ${where}`,
+  });
+  logGroup.grantWrite(role);
+
+  const fn = new NodejsFunction(scope, id, {
+    entry,
+    handler: "handler",
+    description: props.description,
+    runtime: Runtime.NODEJS_22_X,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize ?? 512,
+    timeout: props.timeout ?? Duration.seconds(30),
+    role,
+    logGroup,
+    // Stack traces of the minified bundle point into the TypeScript sources.
+    environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+    ...(props.paramsAndSecrets ? { paramsAndSecrets: props.paramsAndSecrets } : {}),
+    ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
+    bundling: {
+      forceDockerBundling: false,
+      format: OutputFormat.ESM,
+      target: "node22",
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      // The pinned SDK versions of package.json, not whatever the Lambda runtime ships.
+      bundleAwsSDK: true,
+      mainFields: ["module", "main"],
+      // CommonJS dependencies bundled into ESM still call require().
+      banner:
+        "import { createRequire as __bgaCreateRequire } from 'node:module';const require = __bgaCreateRequire(import.meta.url);",
+      ...(files.length
+        ? {
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (_inputDir: string, outputDir: string) =>
+                files.map(
+                  ([name, source]) => `cp ${shellQuote(source)} ${shellQuote(join(outputDir, name))}`,
+                ),
+            },
+          }
+        : {}),
+    },
+  });
+  Validations.of(fn).acknowledge({
+    id: "AwsSolutions-L1",
+    reason: "Node.js 22 is the runtime the project targets and tests on; a newer one is a deliberate upgrade",
+  });
+  return fn;
+}

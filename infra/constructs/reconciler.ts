@@ -1,0 +1,88 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { createNodeFunction } from "./node-function.js";
+import { ConstructPropsError } from "./props-error.js";
+import type { TaskTable } from "./task-table.js";
+
+/** Execution statuses after which a task that is still pending/running can never finish by itself. */
+export const RECONCILED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+
+export interface ReconcilerProps {
+  readonly table: TaskTable;
+  readonly stateMachine: IStateMachine;
+  /** Times EventBridge retries delivering an event to the function. @default 8 */
+  readonly retryAttempts?: number;
+  /** How long EventBridge keeps trying before the event goes to the dead-letter queue. @default 6 hours */
+  readonly maxEventAge?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * Ends tasks whose execution ended outside the API: time-outs, failures the state machine
+ * could not record itself, executions stopped from the console. An EventBridge rule sends
+ * "Step Functions Execution Status Change" events of the task state machine to
+ * functions/reconciler/handler.ts; events that could not be delivered, or that the function
+ * failed on after its retries, land in a dead-letter queue (an alarm watches it).
+ */
+export class Reconciler extends Construct {
+  readonly function: NodejsFunction;
+  readonly rule: Rule;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    super(scope, id);
+    const retryAttempts = props.retryAttempts ?? 8;
+    const maxEventAge = props.maxEventAge ?? Duration.hours(6);
+    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 185) {
+      throw new ConstructPropsError(this.node.path, "retryAttempts must be an integer from 0 to 185");
+    }
+    if (maxEventAge.toSeconds() < 60 || maxEventAge.toSeconds() > 86_400) {
+      throw new ConstructPropsError(this.node.path, "maxEventAge must be between 1 minute and 24 hours");
+    }
+
+    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.function = createNodeFunction(this, "Function", {
+      entry: "functions/reconciler/handler.ts",
+      description: "Background Agents: marks tasks failed when their execution ended outside the API",
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      environment: { BGA_TABLE_NAME: props.table.tableName },
+      // Events the function failed on after Lambda's own retries: kept for an operator.
+      deadLetterQueue: this.deadLetterQueue,
+    });
+    props.table.grantReadWriteData(this.function);
+
+    this.rule = new Rule(this, "ExecutionEndedRule", {
+      description: "Task executions that failed, timed out or were aborted",
+      eventPattern: {
+        source: ["aws.states"],
+        detailType: ["Step Functions Execution Status Change"],
+        detail: {
+          status: [...RECONCILED_STATUSES],
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [
+        new LambdaFunction(this.function, {
+          retryAttempts,
+          maxEventAge,
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,160 @@
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { CfnOutput, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import type { Construct } from "constructs";
+import { z } from "zod";
+import { parseAgentConfig } from "../../shared/agent-config.js";
+import { ApiFunction } from "../constructs/api-function.js";
+import { Monitoring } from "../constructs/monitoring.js";
+import { REPO_ROOT } from "../constructs/node-function.js";
+import { ConstructPropsError } from "../constructs/props-error.js";
+import { Reconciler } from "../constructs/reconciler.js";
+import { RunnerFunction } from "../constructs/runner-function.js";
+import { TaskStateMachine } from "../constructs/task-state-machine.js";
+import { TaskTable } from "../constructs/task-table.js";
+
+const RETENTIONS = new Map<number, RetentionDays>(
+  Object.values(RetentionDays)
+    .filter((v): v is RetentionDays => typeof v === "number")
+    .map((v) => [v, v]),
+);
+
+/** Settings a deployment chooses with `cdk synth -c name=value` (or cdk.json `context`). */
+export const StackSettingsSchema = z.object({
+  /** Deployment stage: part of the stack name. */
+  stage: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,19}$/, "stage must be lowercase letters, digits and dashes (at most 20)")
+    .default("dev"),
+  /** Days every log group keeps its events; one of CloudWatch's allowed values. */
+  logRetentionDays: z.coerce
+    .number()
+    .default(30)
+    .transform((days, ctx) => {
+      const retention = RETENTIONS.get(days);
+      if (retention === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a CloudWatch retention in days: ${[...RETENTIONS.keys()].join(", ")}`,
+        });
+        return z.NEVER;
+      }
+      return retention;
+    }),
+  /** The default tenant's agent config YAML, relative to the repository root or absolute. */
+  agentConfig: z.string().min(1).default("examples/local.yaml"),
+});
+export type StackSettings = z.infer<typeof StackSettingsSchema>;
+
+/** Reads the stack settings from the CDK context; throws a clear message for a bad value. */
+export function stackSettingsFromContext(scope: Construct): StackSettings {
+  const raw = Object.fromEntries(
+    (["stage", "logRetentionDays", "agentConfig"] as const)
+      .map((key) => [key, scope.node.tryGetContext(key)] as const)
+      .filter(([, value]) => value !== undefined),
+  );
+  const parsed = StackSettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  -c ${i.path.join(".")}: ${i.message}`);
+    throw new ConstructPropsError("context", `invalid settings:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+export interface BackgroundAgentsStackProps extends StackProps {
+  /** Deployment stage (e.g. `dev`, `prod`). */
+  readonly stage: string;
+  /** Retention of every log group. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** The default tenant's agent config YAML (absolute, or relative to the repository root). @default examples/local.yaml */
+  readonly agentConfigFile?: string;
+  /** Topic the alarms notify. @default alarms without actions */
+  readonly alarmTopic?: ITopic;
+}
+
+/**
+ * The whole service on AWS: the table, the runner Lambda and the task state machine, the API
+ * Lambda behind a streaming Function URL, the reconciler of executions that end outside the
+ * API, two generated secrets (admin token, default tenant key), alarms and a dashboard.
+ */
+export class BackgroundAgentsStack extends Stack {
+  readonly tasks: TaskTable;
+  readonly runner: RunnerFunction;
+  readonly stateMachine: TaskStateMachine;
+  readonly api: ApiFunction;
+  readonly reconciler: Reconciler;
+  readonly monitoring: Monitoring;
+  readonly adminToken: Secret;
+  readonly defaultTenantKey: Secret;
+
+  constructor(scope: Construct, id: string, props: BackgroundAgentsStackProps) {
+    super(scope, id, {
+      description: `Background Agents Cloud (${props.stage}): background sub-agent tasks as Step Functions executions`,
+      ...props,
+    });
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const configFile = props.agentConfigFile ?? "examples/local.yaml";
+    const agentConfigFile = isAbsolute(configFile) ? configFile : join(REPO_ROOT, configFile);
+    if (!existsSync(agentConfigFile)) {
+      throw new ConstructPropsError(this.node.path, `agent config ${agentConfigFile} does not exist`);
+    }
+    // Fails the synth with every problem listed, instead of failing every task after deploy.
+    parseAgentConfig(readFileSync(agentConfigFile, "utf8"));
+
+    this.tasks = new TaskTable(this, "Tasks");
+    this.runner = new RunnerFunction(this, "Runner", { table: this.tasks, agentConfigFile, logRetention });
+    this.stateMachine = new TaskStateMachine(this, "TaskStateMachine", { runner: this.runner, logRetention });
+
+    this.adminToken = new Secret(this, "AdminToken", {
+      description: `Background Agents (${props.stage}): bearer token of the admin API`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    this.defaultTenantKey = new Secret(this, "DefaultTenantKey", {
+      description: `Background Agents (${props.stage}): API key of the default tenant`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    for (const secret of [this.adminToken, this.defaultTenantKey]) {
+      Validations.of(secret).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "A bearer token handed to people: rotated by an operator (put a new value), not by a rotation Lambda",
+      });
+    }
+
+    this.api = new ApiFunction(this, "Api", {
+      table: this.tasks,
+      stateMachine: this.stateMachine,
+      agentConfigFile,
+      defaultTenantKey: this.defaultTenantKey,
+      adminToken: this.adminToken,
+      logRetention,
+    });
+    this.reconciler = new Reconciler(this, "Reconciler", {
+      table: this.tasks,
+      stateMachine: this.stateMachine.stateMachine,
+      logRetention,
+    });
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      stateMachine: this.stateMachine.stateMachine,
+      functions: {
+        Api: this.api.function,
+        Runner: this.runner.function,
+        Reconciler: this.reconciler.function,
+      },
+      deadLetterQueue: this.reconciler.deadLetterQueue,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
+
+    new CfnOutput(this, "ApiUrl", {
+      value: this.api.url.url,
+      description: "Base URL of the API (MCP at /mcp)",
+    });
+    new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, "TableName", { value: this.tasks.tableName });
+    new CfnOutput(this, "AdminTokenSecretArn", { value: this.adminToken.secretArn });
+    new CfnOutput(this, "DefaultTenantKeySecretArn", { value: this.defaultTenantKey.secretArn });
+  }
+}

@@ -1,0 +1,282 @@
+import { App, CfnElement } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BackgroundAgentsStack } from "../../infra/stacks/background-agents-stack.js";
+import { createTableInput, TABLE_SCHEMA } from "../../shared/adapters/dynamo/table.js";
+import { stateMachineDefinition } from "../../shared/state-machine/definition.js";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Resource = { Type: string; Properties: Record<string, Json> };
+
+/** Bundling is the slow part and is not what these tests check: `cdk synth` does the real one. */
+function testApp(): App {
+  return new App({ context: { "aws:cdk:bundling-stacks": [] } });
+}
+
+let app: App;
+let stack: BackgroundAgentsStack;
+let template: Template;
+
+function resourcesOf(type: string): Record<string, Resource> {
+  return template.findResources(type) as Record<string, Resource>;
+}
+
+function only<T>(record: Record<string, T>): [string, T] {
+  const entries = Object.entries(record);
+  expect(entries).toHaveLength(1);
+  return entries[0] as [string, T];
+}
+
+/** The logical ID of an L2 construct's CloudFormation resource. */
+function idOf(construct: IConstruct | undefined): string {
+  const child = construct?.node.defaultChild;
+  if (!(child instanceof CfnElement))
+    throw new Error(`${construct?.node.path} has no CloudFormation resource`);
+  return stack.getLogicalId(child);
+}
+
+/** Every statement of every IAM policy attached to a role, by role logical ID. */
+function statementsOfRole(roleId: string): { Action: string | string[]; Resource: Json }[] {
+  const out: { Action: string | string[]; Resource: Json }[] = [];
+  for (const policy of Object.values(resourcesOf("AWS::IAM::Policy"))) {
+    const roles = policy.Properties.Roles as { Ref: string }[];
+    if (!roles.some((r) => r.Ref === roleId)) continue;
+    const doc = policy.Properties.PolicyDocument as {
+      Statement: { Action: string | string[]; Resource: Json }[];
+    };
+    out.push(...doc.Statement);
+  }
+  return out;
+}
+
+function actionsOf(statement: { Action: string | string[] }): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+beforeAll(() => {
+  app = testApp();
+  stack = new BackgroundAgentsStack(app, "BackgroundAgents-test", { stage: "test" });
+  template = Template.fromStack(stack);
+});
+
+describe("task table", () => {
+  it("has exactly the keys, indexes and TTL of TABLE_SCHEMA", () => {
+    const local = createTableInput("any");
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: "HASH" },
+        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: Match.arrayWith(local.AttributeDefinitions ?? []),
+      GlobalSecondaryIndexes: TABLE_SCHEMA.indexes.map((i) => ({
+        IndexName: i.name,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: "HASH" },
+          { AttributeName: i.sortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      })),
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    const [, table] = only(resourcesOf("AWS::DynamoDB::Table"));
+    // The same attribute definitions as the table the local runtime creates, no more.
+    expect(table.Properties.AttributeDefinitions).toHaveLength(local.AttributeDefinitions?.length ?? -1);
+    expect(table.Properties.KeySchema).toEqual(local.KeySchema);
+  });
+});
+
+describe("state machine", () => {
+  it("is the one definition of shared/state-machine/definition.ts, invoking the runner", () => {
+    const [, sm] = only(resourcesOf("AWS::StepFunctions::StateMachine"));
+    expect(sm.Properties.StateMachineType).toBe("STANDARD");
+    expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    const placeholder = "arn:aws:lambda:us-east-1:123456789012:function:runner-placeholder";
+    const runnerArn = { "Fn::GetAtt": [idOf(stack.runner.function), "Arn"] };
+    const body = sm.Properties.DefinitionString as { "Fn::Join": [string, Json[]] };
+    const [separator, parts] = body["Fn::Join"];
+    expect(separator).toBe("");
+    const text = parts
+      .map((part) => {
+        if (typeof part === "string") return part;
+        expect(part).toEqual(runnerArn);
+        return placeholder;
+      })
+      .join("");
+    expect(JSON.parse(text)).toEqual(stateMachineDefinition({ runnerFunctionArn: placeholder }));
+  });
+
+  it("logs every event to a log group with a retention", () => {
+    const [, sm] = only(resourcesOf("AWS::StepFunctions::StateMachine"));
+    expect(sm.Properties.LoggingConfiguration).toMatchObject({ Level: "ALL" });
+  });
+
+  it("may invoke the runner and nothing else in Lambda", () => {
+    const statements = statementsOfRole(idOf(stack.stateMachine.stateMachine.role));
+    const invoke = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("lambda:")));
+    expect(invoke).toHaveLength(1);
+    const runnerArn = { "Fn::GetAtt": [idOf(stack.runner.function), "Arn"] };
+    expect(invoke[0]?.Resource).toEqual([runnerArn, { "Fn::Join": ["", [runnerArn, ":*"]] }]);
+  });
+});
+
+describe("functions", () => {
+  it("run Node.js 22 on ARM64", () => {
+    const functions = Object.values(resourcesOf("AWS::Lambda::Function"));
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+    for (const fn of functions) {
+      expect(fn.Properties.Runtime).toBe("nodejs22.x");
+      expect(fn.Properties.Architectures).toEqual(["arm64"]);
+    }
+  });
+
+  it("give the runner its table, its budget and a 15 minute timeout", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          BGA_TABLE_NAME: { Ref: idOf(stack.tasks.table) },
+          BGA_RUNNER_BUDGET_SECONDS: "600",
+        }),
+      },
+    });
+  });
+
+  it("give the API the table and the state machine", () => {
+    const fn = resourcesOf("AWS::Lambda::Function")[idOf(stack.api.function)];
+    expect(fn?.Properties.Environment).toMatchObject({
+      Variables: {
+        BGA_TABLE_NAME: { Ref: idOf(stack.tasks.table) },
+        BGA_STATE_MACHINE_ARN: { Ref: idOf(stack.stateMachine.stateMachine) },
+      },
+    });
+  });
+
+  it("carry no provider credential in any environment", () => {
+    for (const fn of Object.values(resourcesOf("AWS::Lambda::Function"))) {
+      const env =
+        (fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
+      for (const name of Object.keys(env)) expect(name).not.toMatch(/OPENAI|ANTHROPIC|API_KEY/);
+    }
+  });
+
+  it("log to log groups with the configured retention", () => {
+    const groups = Object.values(resourcesOf("AWS::Logs::LogGroup"));
+    expect(groups.length).toBeGreaterThanOrEqual(4);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+});
+
+describe("API", () => {
+  it("is served by a Function URL with response streaming, the app checking keys itself", () => {
+    template.hasResourceProperties("AWS::Lambda::Url", {
+      AuthType: "NONE",
+      InvokeMode: "RESPONSE_STREAM",
+      TargetFunctionArn: { "Fn::GetAtt": [idOf(stack.api.function), "Arn"] },
+    });
+  });
+
+  it("may start executions of the state machine only, and stop only its executions", () => {
+    const statements = statementsOfRole(idOf(stack.api.function.role));
+    const states = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("states:")));
+    const smRef = { Ref: idOf(stack.stateMachine.stateMachine) };
+    expect(states.map(actionsOf)).toEqual([["states:StartExecution"], ["states:StopExecution"]]);
+    expect(states[0]?.Resource).toEqual(smRef);
+    const stop = states[1]?.Resource as { "Fn::Join": [string, Json[]] };
+    const parts = stop["Fn::Join"][1];
+    expect(parts).toContainEqual(":execution:");
+    expect(parts).toContainEqual({ "Fn::Select": [6, { "Fn::Split": [":", smRef] }] });
+    expect(parts.at(-1)).toBe(":*");
+  });
+
+  it("reads its two secrets, which are generated", () => {
+    const statements = statementsOfRole(idOf(stack.api.function.role));
+    const secrets = statements.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"));
+    expect(secrets.map((s) => s.Resource)).toEqual(
+      expect.arrayContaining([{ Ref: idOf(stack.defaultTenantKey) }, { Ref: idOf(stack.adminToken) }]),
+    );
+    for (const secret of Object.values(resourcesOf("AWS::SecretsManager::Secret"))) {
+      expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48 });
+    }
+  });
+});
+
+describe("IAM", () => {
+  it("grants no Step Functions or DynamoDB action on every resource", () => {
+    for (const policy of Object.values(resourcesOf("AWS::IAM::Policy"))) {
+      const doc = policy.Properties.PolicyDocument as {
+        Statement: { Action: string | string[]; Resource: Json }[];
+      };
+      for (const statement of doc.Statement) {
+        const scoped = actionsOf(statement).some((a) => a.startsWith("states:") || a.startsWith("dynamodb:"));
+        if (!scoped) continue;
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        expect(resources).not.toContain("*");
+        expect(actionsOf(statement)).not.toContain("dynamodb:Scan");
+      }
+    }
+  });
+
+  it("gives no function an AWS managed policy", () => {
+    for (const role of Object.values(resourcesOf("AWS::IAM::Role"))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe("reconciler", () => {
+  it("receives failed, timed-out and aborted executions of the task state machine", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: {
+        source: ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        detail: {
+          status: ["FAILED", "TIMED_OUT", "ABORTED"],
+          stateMachineArn: [{ Ref: idOf(stack.stateMachine.stateMachine) }],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [idOf(stack.reconciler.function), "Arn"] },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [idOf(stack.reconciler.deadLetterQueue), "Arn"] } },
+        }),
+      ],
+    });
+  });
+});
+
+describe("monitoring", () => {
+  it("alarms on execution failures, function errors and throttles, and dead letters", () => {
+    const alarms = Object.keys(resourcesOf("AWS::CloudWatch::Alarm"));
+    for (const name of [
+      "ExecutionFailuresAlarm",
+      "ExecutionThrottlesAlarm",
+      "ApiErrorsAlarm",
+      "ApiThrottlesAlarm",
+      "RunnerErrorsAlarm",
+      "RunnerThrottlesAlarm",
+      "ReconcilerErrorsAlarm",
+      "ReconcilerThrottlesAlarm",
+      "DeadLettersAlarm",
+    ]) {
+      expect(alarms.some((id) => id.startsWith(`Monitoring${name}`))).toBe(true);
+    }
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});
+
+describe("cdk-nag (AwsSolutions)", () => {
+  it("finds no unacknowledged error", () => {
+    // cdk-nag 3 is a policy-validation plugin: findings go to the validation report, not to
+    // annotations, so they are collected by running the pack over the construct tree.
+    const report = new AwsSolutionsChecks().validateScope(app);
+    const errors = report.violations
+      .filter((v) => v.severity === "error")
+      .map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(", ")}`);
+    expect(errors).toEqual([]);
+  });
+});
