@@ -9,19 +9,42 @@ import {
 import { createDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../shared/adapters/dynamo/task-repository.js";
+import { DynamoTenantDirectory } from "../shared/adapters/dynamo/tenant-directory.js";
+import { DynamoTenantStore } from "../shared/adapters/dynamo/tenant-store.js";
 import { createModelClient } from "../shared/adapters/models/model-factory.js";
+import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
 import { createLogger, type StructuredLogger } from "../shared/logger.js";
 import type { Executions } from "../shared/ports.js";
-import { DEFAULT_LIMITS, type TenantDirectory } from "../shared/tenants.js";
+import { ServiceKeys } from "../shared/security/service-secret.js";
+import { DEFAULT_LIMITS, type Limits, type TenantDirectory } from "../shared/tenants.js";
 import { TaskService } from "../shared/use-cases/task-service.js";
+import { TenantAdmin } from "../shared/use-cases/tenant-admin.js";
 import { LocalExecutions } from "./local-executions.js";
 
 export const VERSION = "0.1.0";
 
+export interface DefaultTenantOptions {
+  id?: string;
+  /** Agent config YAML (BGA_CONFIG). */
+  config: string;
+  /** Its API key (BGA_API_KEY). */
+  apiKey: string;
+  limits?: Partial<Limits>;
+  /** Where its `${env.NAME}` and provider keys come from; default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface LocalRuntimeOptions {
   dynamodbEndpoint: string;
   tableName: string;
-  tenants: TenantDirectory;
+  /** The single default tenant of the local path, created or updated at start. */
+  defaultTenant?: DefaultTenantOptions;
+  /** Enables the admin API. */
+  adminToken?: string;
+  /** Keys API-key hashes and tenant-secret encryption; default: random (nothing survives a restart). */
+  serviceSecret?: Buffer;
+  /** Use this tenant directory instead of the DynamoDB one (no admin API then). */
+  tenants?: TenantDirectory;
   runner?: Partial<RunnerSettings>;
   createModel?: RunnerDeps["createModel"];
   /** Retries the model SDK makes inside a step before the state machine's own retries (default 2). */
@@ -44,6 +67,25 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const log = options.log ?? createLogger("info");
   const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: options.dynamodbEndpoint });
   await ensureTable(raw, options.tableName);
+  const serviceKeys = new ServiceKeys(options.serviceSecret ?? ServiceKeys.generateSecret());
+  const tenantStore = new DynamoTenantStore(doc, options.tableName);
+  const defaultTenantId = options.defaultTenant?.id ?? DEFAULT_TENANT_ID;
+  const directory = new DynamoTenantDirectory(tenantStore, serviceKeys, {
+    ...(options.defaultTenant
+      ? { processEnvTenantId: defaultTenantId, env: options.defaultTenant.env ?? process.env }
+      : {}),
+  });
+  const tenantAdmin = new TenantAdmin(tenantStore, serviceKeys, (id) => directory.invalidate(id));
+  if (options.defaultTenant) {
+    await tenantAdmin.ensureDefaultTenant(
+      defaultTenantId,
+      options.defaultTenant.config,
+      options.defaultTenant.apiKey,
+    );
+    if (options.defaultTenant.limits)
+      await tenantAdmin.patchLimits(defaultTenantId, options.defaultTenant.limits);
+  }
+  const tenants = options.tenants ?? directory;
   const repo = new DynamoTaskRepository(doc, {
     tableName: options.tableName,
     retentionDays: DEFAULT_LIMITS.retention_days,
@@ -51,7 +93,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   });
   const stepHandler = createStepHandler({
     repo,
-    tenants: options.tenants,
+    tenants,
     createModel:
       options.createModel ??
       ((spec, credentials) =>
@@ -73,7 +115,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const service = new TaskService(repo, executions, log, { waitPollMs: options.waitPollMs ?? 250 });
   const app = createApp({
     service,
-    tenants: options.tenants,
+    tenants,
+    ...(options.tenants ? {} : { admin: { service: tenantAdmin, token: options.adminToken } }),
     log,
     ssePollMs: options.ssePollMs ?? 250,
     version: VERSION,
@@ -82,7 +125,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   /** Starts executions again for tasks that were pending or running when the process stopped. */
   async function resumeInterrupted(): Promise<string[]> {
     const resumed: string[] = [];
-    for (const tenantId of await options.tenants.listIds()) {
+    for (const tenantId of await tenants.listIds()) {
       for (const status of ["running", "pending"] as const) {
         for (const task of await repo.listByStatus(tenantId, status, 1000)) {
           await executions.start({ tenantId, taskId: task.id });
@@ -97,6 +140,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     app,
     repo,
     service,
+    tenantAdmin,
+    tenants,
     executions: local,
     stepHandler,
     resumeInterrupted,

@@ -7,9 +7,10 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { serve } from "@hono/node-server";
 import { SfnExecutions } from "../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../shared/config.js";
-import { readConfigSource, SingleTenantDirectory } from "../shared/default-tenant.js";
+import { readConfigSource } from "../shared/default-tenant.js";
 import { InvalidConfigError } from "../shared/domain/errors.js";
 import { createLogger } from "../shared/logger.js";
+import { ServiceKeys } from "../shared/security/service-secret.js";
 import { type EmbeddedDynamo, JavaMissingError, startEmbeddedDynamo } from "./embedded-dynamodb.js";
 import { createLocalRuntime } from "./runtime.js";
 
@@ -25,13 +26,22 @@ function apiKeyFor(dataDir: string, fromEnv: string | undefined): { key: string;
   return { key, generated: true };
 }
 
+/** The service secret (keys API-key hashes and tenant-secret encryption), made once per data dir. */
+function serviceSecret(dataDir: string): Buffer {
+  const file = join(dataDir, "service-secret");
+  if (existsSync(file)) return Buffer.from(readFileSync(file, "utf8").trim(), "base64");
+  const secret = ServiceKeys.generateSecret();
+  writeFileSync(file, `${secret.toString("base64")}\n`, { mode: 0o600 });
+  return secret;
+}
+
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger(env.BGA_LOG_LEVEL, "bga-local");
   mkdirSync(env.BGA_DATA_DIR, { recursive: true });
   const configPath = env.BGA_CONFIG ?? EXAMPLE_CONFIG;
   const { key, generated } = apiKeyFor(env.BGA_DATA_DIR, env.BGA_API_KEY);
-  const tenants = SingleTenantDirectory.fromYaml(readConfigSource(configPath), key);
+  const configYaml = readConfigSource(configPath);
 
   const dynamo: EmbeddedDynamo | undefined = env.BGA_DYNAMODB_ENDPOINT
     ? undefined
@@ -40,7 +50,9 @@ async function main(): Promise<void> {
   const runtime = await createLocalRuntime({
     dynamodbEndpoint: endpoint,
     tableName: env.BGA_TABLE_NAME,
-    tenants,
+    defaultTenant: { config: configYaml, apiKey: key },
+    serviceSecret: serviceSecret(env.BGA_DATA_DIR),
+    ...(env.BGA_ADMIN_TOKEN ? { adminToken: env.BGA_ADMIN_TOKEN } : {}),
     log,
     runner: { budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
     ...(env.BGA_STATE_MACHINE_ARN
@@ -63,6 +75,7 @@ async function main(): Promise<void> {
         `  MCP endpoint:  ${url}/mcp`,
         `  REST API:      ${url}/v1/tasks   (OpenAPI: ${url}/openapi.json)`,
         `  agent config:  ${configPath}`,
+        `  admin API:     ${env.BGA_ADMIN_TOKEN ? `${url}/v1/admin/tenants (BGA_ADMIN_TOKEN)` : "disabled (set BGA_ADMIN_TOKEN)"}`,
         `  data:          ${env.BGA_DATA_DIR}${dynamo ? " (embedded DynamoDB Local)" : ` (DynamoDB at ${endpoint})`}`,
         generated
           ? `  API key (generated, saved in ${join(env.BGA_DATA_DIR, "api-key")}): ${key}`

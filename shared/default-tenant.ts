@@ -1,7 +1,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { type AgentConfig, parseAgentConfig } from "./agent-config.js";
-import { DEFAULT_LIMITS, type Limits, type Tenant, type TenantDirectory } from "./tenants.js";
+import {
+  type AuthenticatedKey,
+  DEFAULT_LIMITS,
+  type Limits,
+  type Tenant,
+  type TenantDirectory,
+} from "./tenants.js";
 
 export const DEFAULT_TENANT_ID = "default";
 
@@ -46,9 +52,11 @@ export class SingleTenantDirectory implements TenantDirectory {
     });
   }
 
-  async authenticate(apiKey: string): Promise<Tenant | null> {
+  async authenticate(apiKey: string): Promise<AuthenticatedKey | null> {
     if (!this.keyHash) return null;
-    return timingSafeEqual(hashKey(apiKey), this.keyHash) ? this.tenant : null;
+    return timingSafeEqual(hashKey(apiKey), this.keyHash)
+      ? { tenant: this.tenant, keyId: "default", callers: null }
+      : null;
   }
 
   async get(tenantId: string): Promise<Tenant | null> {

@@ -2,14 +2,17 @@ import { z } from "zod";
 import type { ProviderCredentials } from "./adapters/models/model-factory.js";
 import type { AgentConfig } from "./agent-config.js";
 
+/** No tenant's max_task_seconds can exceed this; the state machine's own time-out sits just above it. */
+export const MAX_TASK_SECONDS_CEILING = 86_400;
+
 /** Per-tenant limits (SPEC §7) with their defaults. */
-export const LimitsSchema = z.object({
+export const LimitsSchema = z.strictObject({
   max_running_tasks: z.number().int().min(1).max(10_000).default(20),
-  max_task_seconds: z.number().int().min(10).max(86_400).default(3600),
+  max_task_seconds: z.number().int().min(1).max(MAX_TASK_SECONDS_CEILING).default(3600),
   max_output_bytes: z
     .number()
     .int()
-    .min(1024)
+    .min(1)
     .max(1024 ** 3)
     .default(10 * 1024 * 1024),
   max_task_bytes: z
@@ -22,6 +25,8 @@ export const LimitsSchema = z.object({
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 export const DEFAULT_LIMITS: Limits = LimitsSchema.parse({});
+/** A PATCH of limits: any subset, each checked against its range. */
+export const LimitsPatchSchema = LimitsSchema.partial();
 
 export interface Tenant {
   id: string;
@@ -31,9 +36,16 @@ export interface Tenant {
   credentials: ProviderCredentials;
 }
 
+/** A key that authenticated: its tenant, and the caller agents it is bound to (null: any). */
+export interface AuthenticatedKey {
+  tenant: Tenant;
+  keyId: string;
+  callers: string[] | null;
+}
+
 /** Looks up tenants: by API key for the API, by ID for the runner. */
 export interface TenantDirectory {
-  authenticate(apiKey: string): Promise<Tenant | null>;
+  authenticate(apiKey: string): Promise<AuthenticatedKey | null>;
   get(tenantId: string): Promise<Tenant | null>;
   /** Every tenant ID (the local runtime resumes their running tasks after a restart). */
   listIds(): Promise<string[]>;

@@ -1,9 +1,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError } from "../../shared/domain/errors.js";
-import { requireTenant } from "./auth.js";
+import { requireAdmin, requireTenant } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./context.js";
 import { errorResponse, makeErrorHandler } from "./errors.js";
+import { adminRoutes } from "./routes/admin.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { tasksRoutes } from "./routes/tasks.js";
 import { toolsRoutes } from "./routes/tools.js";
@@ -21,7 +22,15 @@ const KNOWN_ROUTES: [RegExp, string[]][] = [
   [/^\/v1\/tasks\/[^/]+$/, ["GET"]],
   [/^\/v1\/tasks\/[^/]+\/(output|events)$/, ["GET"]],
   [/^\/v1\/tasks\/[^/]+\/stop$/, ["POST"]],
+  [/^\/v1\/admin\/tenants$/, ["GET", "POST"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/config$/, ["PUT"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/limits$/, ["PATCH"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/secrets$/, ["PUT"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/keys$/, ["GET", "POST"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/keys\/[^/]+$/, ["DELETE"]],
 ];
+
+const isAdminPath = (path: string) => path === "/v1/admin" || path.startsWith("/v1/admin/");
 
 /** The whole HTTP surface: MCP, REST and the tool gateway, one Hono app (SPEC §4). */
 export function createApp(deps: ApiDeps) {
@@ -49,14 +58,21 @@ export function createApp(deps: ApiDeps) {
   app.get("/healthz", (c) => c.json({ ok: true, version: deps.version }));
 
   const auth = requireTenant(deps.tenants);
-  app.use("/v1/*", auth);
+  const adminAuth = requireAdmin(deps.admin?.token, deps.tenants);
+  app.use("/v1/*", (c, next) => (isAdminPath(c.req.path) ? adminAuth(c, next) : auth(c, next)));
   app.use("/mcp", auth);
 
   app.route("/", tasksRoutes(deps));
   app.route("/", toolsRoutes(deps));
   app.route("/", mcpRoutes(deps));
+  if (deps.admin) app.route("/", adminRoutes(deps.admin.service));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "admin", {
+    type: "http",
+    scheme: "bearer",
+    description: "the admin token (BGA_ADMIN_TOKEN locally, a Secrets Manager secret in the cloud)",
+  });
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/mcp",

@@ -1,9 +1,12 @@
 import type { Tenant, TenantDirectory } from "../../shared/tenants.js";
 import type { Logger, TaskService } from "../../shared/use-cases/task-service.js";
+import type { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 
 export interface ApiDeps {
   service: TaskService;
   tenants: TenantDirectory;
+  /** The admin use cases and the admin credential; without a token the admin API is disabled. */
+  admin?: { service: TenantAdmin; token: string | undefined };
   log: Logger;
   /** How often an SSE stream looks for new output. */
   ssePollMs: number;

@@ -13,6 +13,8 @@ export interface OutputWriterOptions {
   flushBytes: number;
   /** Called once when the writer learns the task must stop (stopped, limit reached, superseded). */
   onHalt: () => void;
+  /** Called after every successful write (the runner times its next flush from it). */
+  onWrite?: () => void;
 }
 
 export type Halt =
@@ -123,6 +125,7 @@ export class OutputWriter {
     }
     this.lastSeq = outcome.lastSeq;
     this.outputBytes += bytes;
+    this.options.onWrite?.();
     if (finish && finish !== extra.finish) this.setHalt({ kind: "output_limit" });
     return true;
   }

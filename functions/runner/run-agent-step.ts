@@ -142,12 +142,26 @@ async function runTurns(
     maxOutputBytes,
     flushBytes: deps.settings.flushBytes,
     onHalt: () => controller.abort(),
+    onWrite: () => arm(),
   });
   deps.onWriter?.(writer);
   if (task.last_seq > (checkpoint?.lastSeq ?? 0))
     writer.add({ kind: "status", text: INTERRUPTED_TURN_NOTICE });
 
-  // The heartbeat: flush what waits (and so notice a stop), or, when the model is silent, look at the status.
+  // The heartbeat, one interval after the last write: flush what waits (and so notice a stop),
+  // or, when the model is silent, look at the status. Any write (a checkpoint, a size-triggered
+  // flush) restarts the interval, so the step makes at most about one timed write per second.
+  let timer: NodeJS.Timeout | undefined;
+  let ended = false;
+  function arm(): void {
+    clearTimeout(timer);
+    if (ended) return;
+    timer = setTimeout(() => {
+      void tick()
+        .catch(() => {})
+        .finally(arm);
+    }, deps.settings.flushIntervalMs);
+  }
   const tick = async () => {
     if (Date.now() >= deadline) {
       deadlineHit = true;
@@ -160,7 +174,7 @@ async function runTurns(
         writer.setHalt({ kind: "not_running", status: current.status });
     }
   };
-  const timer = setInterval(() => void tick().catch(() => {}), deps.settings.flushIntervalMs);
+  arm();
   const model = deps.createModel(agent.model, credentials);
   const toolbox = toolboxFor(agent);
   let turnsThisStep = 0;
@@ -221,7 +235,8 @@ async function runTurns(
     if (writer.halt) return true;
     throw err;
   } finally {
-    clearInterval(timer);
+    ended = true;
+    clearTimeout(timer);
   }
 }
 

@@ -18,6 +18,10 @@ export type ErrorCode =
   | "payload_too_large"
   | "method_not_allowed"
   | "execution_start_failed"
+  | "tenant_not_found"
+  | "tenant_exists"
+  | "key_not_found"
+  | "admin_disabled"
   | "internal_error";
 
 export abstract class DomainError extends Error {
@@ -117,6 +121,43 @@ export class PayloadTooLargeError extends DomainError {
   readonly httpStatus = 413;
   constructor(limit: number) {
     super(`request body is larger than ${limit} bytes`);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = "forbidden";
+  readonly httpStatus = 403;
+}
+
+export class AdminDisabledError extends DomainError {
+  readonly code = "admin_disabled";
+  readonly httpStatus = 403;
+  constructor() {
+    super("the admin API is disabled on this server (set BGA_ADMIN_TOKEN to enable it)");
+  }
+}
+
+export class TenantNotFoundError extends DomainError {
+  readonly code = "tenant_not_found";
+  readonly httpStatus = 404;
+  constructor(id: string) {
+    super(`tenant not found: ${id}`);
+  }
+}
+
+export class TenantExistsError extends DomainError {
+  readonly code = "tenant_exists";
+  readonly httpStatus = 409;
+  constructor(id: string) {
+    super(`tenant already exists: ${id}`);
+  }
+}
+
+export class KeyNotFoundError extends DomainError {
+  readonly code = "key_not_found";
+  readonly httpStatus = 404;
+  constructor(id: string) {
+    super(`API key not found: ${id}`);
   }
 }
 

@@ -28,7 +28,8 @@ export const RETRYABLE_ERRORS = [
 export interface StateMachineDefinitionProps {
   /** ARN of the runner Lambda (a CDK token in the stack, any well-formed ARN locally). */
   readonly runnerFunctionArn: string;
-  /** Hard limit on a whole execution. Default: 3600 s task limit + 300 s slack. */
+  /** Hard limit on a whole execution. Default: the ceiling of every tenant's max_task_seconds (24 h) + 300 s.
+   * Each tenant's own max_task_seconds is enforced by the runner step, which fails the task with a clear error. */
   readonly timeoutSeconds?: number;
   /** Limit on one runner step; keep it above the runner's budget + one model turn. Default 900. */
   readonly stepTimeoutSeconds?: number;
@@ -52,7 +53,7 @@ export function stateMachineDefinition(props: StateMachineDefinitionProps): { [k
   return {
     Comment: "Background Agents Cloud: one execution drives one sub-agent task",
     StartAt: RUN_AGENT_STATE,
-    TimeoutSeconds: props.timeoutSeconds ?? 3900,
+    TimeoutSeconds: props.timeoutSeconds ?? 86_700,
     States: {
       [RUN_AGENT_STATE]: {
         Type: "Task",

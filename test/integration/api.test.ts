@@ -226,6 +226,12 @@ describe("REST API", () => {
         "/v1/tasks/{id}/stop",
         "/v1/tools",
         "/v1/tools/{name}",
+        "/v1/admin/tenants",
+        "/v1/admin/tenants/{id}/config",
+        "/v1/admin/tenants/{id}/limits",
+        "/v1/admin/tenants/{id}/secrets",
+        "/v1/admin/tenants/{id}/keys",
+        "/v1/admin/tenants/{id}/keys/{key_id}",
       ].sort(),
     );
     expect(Object.keys(doc.paths["/v1/tasks"] ?? {}).sort()).toEqual(["get", "post"]);

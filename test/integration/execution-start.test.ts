@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
 import { parseAgentConfig } from "../../shared/agent-config.js";
 import { SingleTenantDirectory } from "../../shared/default-tenant.js";
@@ -46,7 +45,10 @@ describe("a task whose execution cannot be started", () => {
     expect(body.error.code).toBe("execution_start_failed");
     const id = /task (agent_task_\S+) could not be started/.exec(body.error.message)?.[1] ?? "";
     const task = await runtime.repo.get("default", id);
-    expect(task).toMatchObject({ status: "failed", error: "the task's execution could not be started; please try again" });
+    expect(task).toMatchObject({
+      status: "failed",
+      error: "the task's execution could not be started; please try again",
+    });
     // The one slot (max_running_tasks: 1) was freed: the next run is admitted, not 429.
     expect(await runtime.repo.runningCount("default")).toBe(0);
     expect((await post()).status).toBe(503);

@@ -2,14 +2,13 @@ import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import type { RunnerSettings } from "../../functions/runner/run-agent-step.js";
 import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
-import { parseAgentConfig } from "../../shared/agent-config.js";
-import { SingleTenantDirectory } from "../../shared/default-tenant.js";
 import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import type { Limits } from "../../shared/tenants.js";
 import { FakeOpenAI } from "./fake-openai.js";
 
 export const API_KEY = "test-key-0123456789abcdef";
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
 export function testConfig(baseUrl: string): string {
   return `
@@ -51,16 +50,16 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}) {
   const fake = options.fake ?? (await new FakeOpenAI().start());
   const tableName = options.tableName ?? `bga-test-${randomUUID()}`;
-  const tenants = new SingleTenantDirectory({
-    config: parseAgentConfig((options.config ?? testConfig)(fake.url)),
-    apiKey: API_KEY,
-    ...(options.limits ? { limits: options.limits } : {}),
-    env: {},
-  });
   const runtime: LocalRuntime = await createLocalRuntime({
     dynamodbEndpoint: inject("dynamodbEndpoint"),
     tableName,
-    tenants,
+    defaultTenant: {
+      config: (options.config ?? testConfig)(fake.url),
+      apiKey: API_KEY,
+      ...(options.limits ? { limits: options.limits } : {}),
+      env: {},
+    },
+    adminToken: ADMIN_TOKEN,
     runner: { flushIntervalMs: 100, ...options.runner },
     retryIntervalMs: 20,
     modelMaxRetries: 0,

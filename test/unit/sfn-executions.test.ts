@@ -20,7 +20,11 @@ describe("Step Functions executions", () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: "x", startDate: new Date() });
     await new SfnExecutions(new SFNClient({}), SM).start({ tenantId: "acme", taskId: "agent_task_abc" });
     expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input)).toEqual([
-      { stateMachineArn: SM, name: "agent_task_abc", input: '{"tenant_id":"acme","task_id":"agent_task_abc"}' },
+      {
+        stateMachineArn: SM,
+        name: "agent_task_abc",
+        input: '{"tenant_id":"acme","task_id":"agent_task_abc"}',
+      },
     ]);
   });
 
@@ -33,7 +37,11 @@ describe("Step Functions executions", () => {
 
   it("stops the task's execution by its ARN", async () => {
     sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
-    await new SfnExecutions(new SFNClient({}), SM).stop({ tenantId: "acme", taskId: "agent_task_abc", cause: "why" });
+    await new SfnExecutions(new SFNClient({}), SM).stop({
+      tenantId: "acme",
+      taskId: "agent_task_abc",
+      cause: "why",
+    });
     expect(sfn.commandCalls(StopExecutionCommand)[0]?.args[0].input).toEqual({
       executionArn: "arn:aws:states:eu-west-1:123456789012:execution:bga-tasks:agent_task_abc",
       error: "TaskStopped",
@@ -41,7 +49,11 @@ describe("Step Functions executions", () => {
     });
     sfn.on(StopExecutionCommand).rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} }));
     await expect(
-      new SfnExecutions(new SFNClient({}), SM).stop({ tenantId: "acme", taskId: "agent_task_abc", cause: "why" }),
+      new SfnExecutions(new SFNClient({}), SM).stop({
+        tenantId: "acme",
+        taskId: "agent_task_abc",
+        cause: "why",
+      }),
     ).resolves.toBeUndefined();
     expect(executionArn(SM, "n")).toBe("arn:aws:states:eu-west-1:123456789012:execution:bga-tasks:n");
   });

@@ -4,6 +4,7 @@ import {
   RUN_AGENT_STATE,
   stateMachineDefinition,
 } from "../../shared/state-machine/definition.js";
+import { MAX_TASK_SECONDS_CEILING } from "../../shared/tenants.js";
 
 const def = stateMachineDefinition({
   runnerFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:runner",
@@ -14,7 +15,7 @@ const states = def.States as Record<string, State>;
 describe("the state machine definition", () => {
   it("loops the runner step until done, with a total time-out", () => {
     expect(def.StartAt).toBe(RUN_AGENT_STATE);
-    expect(def.TimeoutSeconds).toBe(3900);
+    expect(def.TimeoutSeconds).toBe(MAX_TASK_SECONDS_CEILING + 300);
     expect(states[RUN_AGENT_STATE]?.Next).toBe("IsDone");
     expect(states.IsDone).toEqual({
       Type: "Choice",

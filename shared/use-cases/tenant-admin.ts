@@ -1,0 +1,152 @@
+import { z } from "zod";
+import { secretsContext } from "../adapters/dynamo/tenant-directory.js";
+import type { ApiKeyRecord, DynamoTenantStore, TenantRecord } from "../adapters/dynamo/tenant-store.js";
+import { parseAgentConfig } from "../agent-config.js";
+import { InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
+import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
+import { type Limits, LimitsSchema } from "../tenants.js";
+
+export const TenantIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "tenant IDs are 2-63 lowercase letters, digits and dashes");
+export const SecretNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,127}$/,
+    "secret names are letters, digits and _ (not starting with a digit)",
+  );
+export const CallerNameSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "not an agent name");
+
+export interface TenantView {
+  id: string;
+  config: string;
+  agents: string[];
+  limits: Limits;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface KeyView {
+  key_id: string;
+  callers: string[] | null;
+  created_at: string;
+}
+
+/** The admin use cases (SPEC §7): tenants, configs, limits, write-only secrets, keys. */
+export class TenantAdmin {
+  constructor(
+    private readonly store: DynamoTenantStore,
+    private readonly keys: ServiceKeys,
+    /** Called after every change so cached tenants are not served stale on this instance. */
+    private readonly onChange: (tenantId: string) => void = () => {},
+  ) {}
+
+  private view(record: TenantRecord): TenantView {
+    let agents: string[] = [];
+    try {
+      agents = Object.keys(parseAgentConfig(record.config).agents);
+    } catch {
+      agents = [];
+    }
+    return { ...record, agents };
+  }
+
+  private newKey(tenantId: string, callers: string[] | null, apiKey = newApiKey()) {
+    const record: ApiKeyRecord = {
+      key_id: newKeyId(),
+      tenant_id: tenantId,
+      key_hash: this.keys.hashApiKey(apiKey),
+      callers,
+      created_at: new Date().toISOString(),
+    };
+    return { record, apiKey };
+  }
+
+  async create(input: { id: string; config: string; limits?: Partial<Limits> }) {
+    parseAgentConfig(input.config); // 422 with every problem
+    const limits = LimitsSchema.parse(input.limits ?? {});
+    const { record, apiKey } = this.newKey(input.id, null);
+    const tenant = await this.store.create({ id: input.id, config: input.config, limits, key: record });
+    return { tenant: this.view(tenant), api_key: apiKey, key_id: record.key_id };
+  }
+
+  async list(): Promise<TenantView[]> {
+    return (await this.store.list()).map((t) => this.view(t));
+  }
+
+  async get(id: string): Promise<TenantView> {
+    const record = await this.store.get(id);
+    if (!record) throw new TenantNotFoundError(id);
+    return this.view(record);
+  }
+
+  async setConfig(id: string, config: string): Promise<TenantView> {
+    parseAgentConfig(config);
+    const record = await this.store.setConfig(id, config);
+    this.onChange(id);
+    return this.view(record);
+  }
+
+  async patchLimits(id: string, patch: Partial<Limits>): Promise<TenantView> {
+    const current = await this.store.get(id);
+    if (!current) throw new TenantNotFoundError(id);
+    const limits = LimitsSchema.parse({ ...current.limits, ...patch });
+    const record = await this.store.setLimits(id, limits);
+    this.onChange(id);
+    return this.view(record);
+  }
+
+  /** Replaces the tenant's secrets. They are encrypted and never returned; only names are. */
+  async putSecrets(id: string, secrets: Record<string, string>): Promise<{ names: string[] }> {
+    const names = Object.keys(secrets).sort();
+    for (const name of names) {
+      if (!SecretNameSchema.safeParse(name).success)
+        throw new InvalidRequestError(`invalid secret name: ${name}`);
+    }
+    const blob = this.keys.encrypt(JSON.stringify(secrets), secretsContext(id));
+    await this.store.putSecrets(id, blob, names);
+    this.onChange(id);
+    return { names };
+  }
+
+  async createKey(
+    id: string,
+    callers: string[] | null,
+  ): Promise<{ key_id: string; api_key: string; callers: string[] | null }> {
+    const { record, apiKey } = this.newKey(id, callers);
+    await this.store.addKey(record);
+    return { key_id: record.key_id, api_key: apiKey, callers };
+  }
+
+  async listKeys(id: string): Promise<KeyView[]> {
+    if (!(await this.store.get(id))) throw new TenantNotFoundError(id);
+    return (await this.store.listKeys(id)).map((k) => ({
+      key_id: k.key_id,
+      callers: k.callers,
+      created_at: k.created_at,
+    }));
+  }
+
+  async revokeKey(id: string, keyId: string): Promise<void> {
+    await this.store.revokeKey(id, keyId);
+    this.onChange(id);
+  }
+
+  /** The local default tenant: config from BGA_CONFIG (replaced at every start), key from BGA_API_KEY. */
+  async ensureDefaultTenant(id: string, config: string, apiKey: string): Promise<void> {
+    parseAgentConfig(config);
+    await this.store.upsert(id, config);
+    const hash = this.keys.hashApiKey(apiKey);
+    const previous = (await this.store.listKeys(id)).find((k) => k.key_id === "key_default");
+    // A changed BGA_API_KEY replaces the old default key.
+    if (previous && previous.key_hash !== hash) await this.store.revokeKey(id, previous.key_id);
+    await this.store.ensureKey({
+      key_id: "key_default",
+      tenant_id: id,
+      key_hash: hash,
+      callers: null,
+      created_at: new Date().toISOString(),
+    });
+    this.onChange(id);
+  }
+}
