@@ -1,6 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { InvalidConfigError } from "./domain/errors.js";
+import { InvalidConfigError, PermanentError } from "./domain/errors.js";
 
 /**
  * The subset of Docker's agent runtime config (`agents:` / `models:`) that the service runs.
@@ -13,12 +13,76 @@ export const PLANNED_PROVIDERS = ["anthropic", "amazon-bedrock"] as const;
 export const SUPPORTED_TOOLSETS = ["think"] as const;
 export const PLANNED_TOOLSETS = ["mcp", "background_agents"] as const;
 
+/**
+ * Keys of Docker's agent runtime config that are accepted. Those this service does not use are
+ * ignored (so existing configs load unchanged); anything else is reported as an unknown key.
+ */
+const KNOWN_TOP_KEYS = [
+  "version",
+  "agents",
+  "models",
+  "metadata",
+  "rag",
+  "providers",
+  "permissions",
+  "tools",
+  "$schema",
+];
+const KNOWN_AGENT_KEYS = [
+  "name",
+  "model",
+  "description",
+  "welcome_message",
+  "instruction",
+  "toolsets",
+  "sub_agents",
+  "handoffs",
+  "add_date",
+  "add_environment_info",
+  "add_prompt_files",
+  "code_mode_tools",
+  "max_iterations",
+  "num_history_items",
+  "commands",
+  "structured_output",
+  "rag",
+  "skills",
+  "hooks",
+  "fallback",
+  "max_consecutive_tool_calls",
+  "harness",
+  "think",
+  "tools",
+  "memory",
+  "todo",
+  "redirect",
+];
+const KNOWN_MODEL_KEYS = [
+  "provider",
+  "model",
+  "base_url",
+  "max_tokens",
+  "temperature",
+  "top_p",
+  "frequency_penalty",
+  "presence_penalty",
+  "parallel_tool_calls",
+  "token_key",
+  "provider_opts",
+  "thinking_budget",
+  "track_usage",
+  "type",
+  "routing",
+  "display_name",
+];
+
 const ModelEntrySchema = z.looseObject({
   provider: z.string().min(1),
   model: z.string().min(1),
-  base_url: z.url().optional(),
+  base_url: z.string().min(1).optional(),
   max_tokens: z.number().int().positive().optional(),
   temperature: z.number().min(0).max(2).optional(),
+  token_key: z.string().min(1).optional(),
 });
 
 const ToolsetSchema = z.looseObject({ type: z.string().min(1) });
@@ -42,9 +106,12 @@ const ConfigFileSchema = z.looseObject({
 export interface ModelSpec {
   provider: string;
   model: string;
+  /** May hold `${env.NAME}` references, resolved from the tenant's secrets when the model is called. */
   base_url?: string;
   max_tokens?: number;
   temperature?: number;
+  /** Name of the secret that holds the provider's API key (default: the provider's usual variable). */
+  token_key?: string;
 }
 
 export interface AgentSpec {
@@ -95,6 +162,7 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
           ...(named.base_url ? { base_url: named.base_url } : {}),
           ...(named.max_tokens ? { max_tokens: named.max_tokens } : {}),
           ...(named.temperature !== undefined ? { temperature: named.temperature } : {}),
+          ...(named.token_key ? { token_key: named.token_key } : {}),
         }
       : ref.includes("/")
         ? { provider: ref.slice(0, ref.indexOf("/")), model: ref.slice(ref.indexOf("/") + 1) }
@@ -105,6 +173,29 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
     }
     return spec;
   };
+
+  const unknownKeys = (obj: Record<string, unknown>, known: string[], path: string) => {
+    for (const key of Object.keys(obj)) {
+      if (!known.includes(key))
+        problems.push({ path: path ? `${path}.${key}` : key, reason: `unknown key "${key}"` });
+    }
+  };
+  unknownKeys(file, KNOWN_TOP_KEYS, "");
+  for (const [name, agent] of Object.entries(file.agents))
+    unknownKeys(agent, KNOWN_AGENT_KEYS, `agents.${name}`);
+  for (const [name, model] of Object.entries(file.models ?? {}))
+    unknownKeys(model, KNOWN_MODEL_KEYS, `models.${name}`);
+  for (const [name, model] of Object.entries(file.models ?? {})) {
+    if (model.base_url && !isUrl(model.base_url)) {
+      problems.push({ path: `models.${name}.base_url`, reason: "not an http(s) URL" });
+    }
+  }
+  for (const cycle of findCycles(file.agents)) {
+    problems.push({
+      path: `agents.${cycle[0]}.sub_agents`,
+      reason: `sub_agents form a cycle: ${cycle.join(" → ")}`,
+    });
+  }
 
   const dispatchable = new Set<string>();
   for (const [name, agent] of Object.entries(file.agents)) {
@@ -158,6 +249,63 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return { agents };
+}
+
+function isUrl(value: string): boolean {
+  // With `${env.NAME}` parts the URL is only known when the secrets are resolved.
+  if (value.match(ENV_REF)) return true;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** Every cycle in the sub_agents graph, each as a path that ends where it starts. */
+function findCycles(agents: Record<string, { sub_agents?: string[] | undefined }>): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (name: string) => {
+    state.set(name, "visiting");
+    stack.push(name);
+    for (const sub of agents[name]?.sub_agents ?? []) {
+      if (!agents[sub]) continue;
+      if (state.get(sub) === "visiting") cycles.push([...stack.slice(stack.indexOf(sub)), sub]);
+      else if (!state.has(sub)) visit(sub);
+    }
+    stack.pop();
+    state.set(name, "done");
+  };
+  for (const name of Object.keys(agents)) if (!state.has(name)) visit(name);
+  return cycles;
+}
+
+const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** A `${env.NAME}` a config uses that the tenant has no secret for. */
+export class MissingSecretError extends PermanentError {
+  constructor(readonly names: string[]) {
+    super(
+      `the agent config uses ${names.map((n) => `\${env.${n}}`).join(", ")}, which ${names.length > 1 ? "are" : "is"} not among the tenant's secrets`,
+    );
+  }
+}
+
+/**
+ * Replaces `${env.NAME}` with the tenant's secret NAME. For a tenant in the cloud these come only
+ * from its own stored secrets, never from the server's environment.
+ */
+export function resolveEnvRefs(text: string, secrets: { get(name: string): string | undefined }): string {
+  const missing: string[] = [];
+  const out = text.replace(ENV_REF, (_, name: string) => {
+    const value = secrets.get(name);
+    if (value === undefined) missing.push(name);
+    return value ?? "";
+  });
+  if (missing.length) throw new MissingSecretError([...new Set(missing)]);
+  return out;
 }
 
 /** The agents a caller may start: the caller's own `sub_agents`. */

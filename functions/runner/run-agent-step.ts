@@ -128,6 +128,8 @@ async function runTurns(
   const stepStart = Date.now();
   const deadline = Date.parse(task.started_at ?? task.created_at) + maxTaskSeconds * 1000;
   const timeLimitError = `time limit reached: the task ran longer than max_task_seconds (${maxTaskSeconds} s)`;
+  const model = deps.createModel(agent.model, credentials); // a missing secret fails here, before any work
+  const toolbox = toolboxFor(agent);
   const checkpoint = await deps.repo.getCheckpoint(task.tenant_id, task.id);
   const messages = checkpoint?.messages ?? initialMessages(agent, task);
   let turns = checkpoint?.turns ?? 0;
@@ -175,8 +177,6 @@ async function runTurns(
     }
   };
   arm();
-  const model = deps.createModel(agent.model, credentials);
-  const toolbox = toolboxFor(agent);
   let turnsThisStep = 0;
   try {
     for (;;) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAgentConfig, subAgentsOf } from "../../shared/agent-config.js";
+import { parseAgentConfig, resolveEnvRefs, subAgentsOf } from "../../shared/agent-config.js";
 import { InvalidConfigError } from "../../shared/domain/errors.js";
 
 function problems(yaml: string): { path: string; reason: string }[] {
@@ -93,6 +93,51 @@ agents:
       ]),
     );
     expect(found).toHaveLength(5);
+  });
+
+  it("reports unknown keys and sub_agents cycles, and accepts the runtime's own keys", () => {
+    const found = problems(`
+version: "2"
+agents:
+  root:
+    model: openai/gpt-4o
+    sub_agents: [a]
+    colour: blue
+  a:
+    model: openai/gpt-4o
+    sub_agents: [b]
+    add_environment_info: true
+    num_history_items: 5
+  b:
+    model: openai/gpt-4o
+    sub_agents: [a]
+models:
+  m:
+    provider: openai
+    model: x
+    base_url: ftp://nope
+    top_p: 0.5
+    flavour: 1
+surprise: true
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { path: "agents.root.colour", reason: 'unknown key "colour"' },
+        { path: "models.m.flavour", reason: 'unknown key "flavour"' },
+        { path: "surprise", reason: 'unknown key "surprise"' },
+        { path: "models.m.base_url", reason: "not an http(s) URL" },
+        { path: "agents.a.sub_agents", reason: "sub_agents form a cycle: a → b → a" },
+      ]),
+    );
+    expect(found).toHaveLength(5);
+  });
+
+  it("resolves ${env.NAME} only from the secrets it is given", () => {
+    const secrets = { get: (n: string) => ({ HOST: "models.example" })[n] };
+    expect(resolveEnvRefs("https://${env.HOST}/v1", secrets)).toBe("https://models.example/v1");
+    expect(() => resolveEnvRefs("https://${env.PATH}/${env.HOME}", secrets)).toThrow(
+      "the agent config uses ${env.PATH}, ${env.HOME}, which are not among the tenant's secrets",
+    );
   });
 
   it("rejects what is not a config at all", () => {

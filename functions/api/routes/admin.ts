@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { InvalidRequestError } from "../../../shared/domain/errors.js";
 import { LimitsPatchSchema, LimitsSchema } from "../../../shared/tenants.js";
 import {
   CallerNameSchema,
@@ -39,6 +40,17 @@ const SecretsBody = z
   .record(z.string(), z.string().max(64 * 1024))
   .refine((s) => Object.keys(s).length <= 100, "at most 100 secrets")
   .openapi("Secrets");
+
+const CreateKeyBody = z.strictObject({ callers: z.array(CallerNameSchema).min(1).max(50).optional() });
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, target: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || target}: ${i.message}`);
+    throw new InvalidRequestError(`invalid ${target}: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
 
 const routes = {
   list: createRoute({
@@ -113,13 +125,7 @@ const routes = {
     path: "/v1/admin/tenants/{id}/keys",
     summary: "Create an API key, optionally bound to caller agents (the key is shown once)",
     security,
-    request: {
-      params: TenantParam,
-      body: {
-        required: false,
-        ...json(z.strictObject({ callers: z.array(CallerNameSchema).min(1).max(50).optional() })),
-      },
-    },
+    request: { params: TenantParam, body: { required: false, ...json(CreateKeyBody) } },
     responses: {
       201: {
         description: "Created",
@@ -180,9 +186,20 @@ export function adminRoutes(admin: TenantAdmin) {
   app.openapi(routes.secrets, async (c) =>
     c.json(await admin.putSecrets(c.req.valid("param").id, c.req.valid("json")), 200),
   );
-  app.openapi(routes.createKey, async (c) => {
-    const body = (c.req.header("content-length") ?? "0") === "0" ? {} : c.req.valid("json");
-    return c.json(await admin.createKey(c.req.valid("param").id, body.callers ?? null), 201);
+  // The body is optional (an empty one means "not bound"), which the JSON validator does not allow:
+  // this route parses it itself; the OpenAPI document still describes it.
+  app.openAPIRegistry.registerPath(routes.createKey);
+  app.post(routes.createKey.path.replace("{id}", ":id"), async (c) => {
+    const id = parseOrThrow(TenantIdSchema, c.req.param("id"), "path");
+    const text = await c.req.text();
+    let raw: unknown = {};
+    try {
+      raw = text.trim() ? JSON.parse(text) : {};
+    } catch {
+      throw new InvalidRequestError("the request body is not valid JSON");
+    }
+    const body = parseOrThrow(CreateKeyBody, raw, "json");
+    return c.json(await admin.createKey(id, body.callers ?? null), 201);
   });
   app.openapi(routes.listKeys, async (c) =>
     c.json({ keys: await admin.listKeys(c.req.valid("param").id) }, 200),

@@ -1,4 +1,4 @@
-import type { ModelSpec } from "../../agent-config.js";
+import { type ModelSpec, resolveEnvRefs } from "../../agent-config.js";
 import { PermanentError } from "../../domain/errors.js";
 import type { ModelClient } from "../../ports.js";
 import { OpenAIChatModel } from "./openai-chat.js";
@@ -22,8 +22,8 @@ export function createModelClient(
     case "openai":
       return new OpenAIChatModel({
         model: spec.model,
-        apiKey: credentials.get("OPENAI_API_KEY"),
-        ...(spec.base_url ? { baseURL: spec.base_url } : {}),
+        apiKey: credentials.get(spec.token_key ?? "OPENAI_API_KEY"),
+        ...(spec.base_url ? { baseURL: resolveEnvRefs(spec.base_url, credentials) } : {}),
         ...(spec.max_tokens ? { maxTokens: spec.max_tokens } : {}),
         ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
         ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
