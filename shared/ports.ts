@@ -12,6 +12,8 @@ export interface FlushInput {
   usage: Usage;
   /** Set with a checkpoint: the conversation after the last finished turn. */
   checkpoint?: Checkpoint;
+  /** When the chunks (and checkpoint) of this write expire (DynamoDB TTL, epoch seconds). */
+  chunkExpiresAt?: number;
   /** Set to end the task in the same write. */
   finish?: { status: "completed" | "failed"; result?: string | null; error?: string | null };
 }
@@ -47,6 +49,8 @@ export interface NewTask {
   record: TaskRecord;
   maxRunningTasks: number;
   idempotency?: { key: string; bodyHash: string };
+  /** How long the task is kept after it ends (the tenant's retention_days at creation). */
+  retentionSeconds?: number;
 }
 
 export interface ListQuery {

@@ -9,6 +9,8 @@ export interface OutputWriterOptions {
   outputBytes: number;
   usage: Usage;
   maxOutputBytes: number;
+  /** DynamoDB TTL of the chunks this writer writes (epoch seconds). */
+  chunkExpiresAt: number;
   /** Flush once this many bytes are waiting, even before the timer. */
   flushBytes: number;
   /** Called once when the writer learns the task must stop (stopped, limit reached, superseded). */
@@ -112,6 +114,7 @@ export class OutputWriter {
       chunks,
       addOutputBytes: bytes,
       usage: this.usage,
+      chunkExpiresAt: this.options.chunkExpiresAt,
       ...(extra.checkpoint ? { checkpoint: { ...extra.checkpoint, lastSeq: this.lastSeq } } : {}),
       ...(finish ? { finish } : {}),
     });

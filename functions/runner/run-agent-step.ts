@@ -4,7 +4,7 @@ import type { AgentSpec, ModelSpec } from "../../shared/agent-config.js";
 import { headUtf8 } from "../../shared/domain/chunk.js";
 import { addUsage, isFinished, type TaskRecord } from "../../shared/domain/task.js";
 import type { ConversationMessage, ModelClient, TaskRepository } from "../../shared/ports.js";
-import type { TenantDirectory } from "../../shared/tenants.js";
+import type { Limits, TenantDirectory } from "../../shared/tenants.js";
 import { toolboxFor } from "../../shared/toolsets/registry.js";
 import { OutputWriter } from "./output-writer.js";
 
@@ -87,14 +87,7 @@ export async function runAgentStep(deps: RunnerDeps, input: StepInput): Promise<
     if (!moved.moved) return { ...out, done: true };
     task = moved.task;
   }
-  const done = await runTurns(
-    deps,
-    task,
-    agent,
-    tenant.limits.max_task_seconds,
-    tenant.limits.max_output_bytes,
-    tenant.credentials,
-  );
+  const done = await runTurns(deps, task, agent, tenant.limits, tenant.credentials);
   return { ...out, done };
 }
 
@@ -121,10 +114,10 @@ async function runTurns(
   deps: RunnerDeps,
   task: TaskRecord,
   agent: AgentSpec,
-  maxTaskSeconds: number,
-  maxOutputBytes: number,
+  limits: Limits,
   credentials: ProviderCredentials,
 ): Promise<boolean> {
+  const { max_task_seconds: maxTaskSeconds, max_output_bytes: maxOutputBytes } = limits;
   const stepStart = Date.now();
   const deadline = Date.parse(task.started_at ?? task.created_at) + maxTaskSeconds * 1000;
   const timeLimitError = `time limit reached: the task ran longer than max_task_seconds (${maxTaskSeconds} s)`;
@@ -142,6 +135,8 @@ async function runTurns(
     outputBytes: task.output_bytes,
     usage: task.usage,
     maxOutputBytes,
+    // Chunks outlive the task's longest possible life by its retention, so they never expire before it.
+    chunkExpiresAt: Math.floor(deadline / 1000) + limits.retention_days * 86_400,
     flushBytes: deps.settings.flushBytes,
     onHalt: () => controller.abort(),
     onWrite: () => arm(),

@@ -93,6 +93,7 @@ export class TaskService {
       await this.repo.create({
         record,
         maxRunningTasks: req.tenant.limits.max_running_tasks,
+        retentionSeconds: req.tenant.limits.retention_days * 86_400,
         ...(req.idempotency ? { idempotency: req.idempotency } : {}),
       });
     } catch (err) {

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { keys } from "../../shared/adapters/dynamo/keys.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { ConcurrencyLimitError } from "../../shared/domain/errors.js";
@@ -148,6 +151,35 @@ describe("DynamoDB task repository (DynamoDB Local)", () => {
     expect(task).toMatchObject({ status: "completed", result: "bye", last_seq: 3, output_bytes: 17 });
     expect(await repo.getCheckpoint("t2", t.id)).toBeNull();
     expect((await repo.latestChunks("t2", t.id, 4)).map((c) => c.seq)).toEqual([2, 3]);
+  });
+
+  it("keeps a finished task for its tenant's retention (DynamoDB TTL), and its chunks at least as long", async () => {
+    const t = await repo.create({ record: record("ttl"), maxRunningTasks: 10, retentionSeconds: 2 * 86_400 });
+    await repo.transition("ttl", t.id, "running");
+    const chunkExpiresAt = Math.floor(Date.now() / 1000) + 3600 + 2 * 86_400;
+    await repo.flush({
+      tenantId: "ttl",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [{ kind: "text", text: "x" }],
+      addOutputBytes: 1,
+      usage: emptyUsage(),
+      chunkExpiresAt,
+      finish: { status: "completed", result: "x" },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const item = await doc.send(new GetCommand({ TableName: tableName, Key: keys.task("ttl", t.id) }));
+    expect(item.Item?.expires_at).toBeGreaterThanOrEqual(now + 2 * 86_400 - 5);
+    expect(item.Item?.expires_at).toBeLessThanOrEqual(now + 2 * 86_400 + 5);
+    const chunk = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { pk: keys.task("ttl", t.id).pk, sk: keys.chunkSk(1) } }),
+    );
+    expect(chunk.Item?.expires_at).toBe(chunkExpiresAt);
+    const ttl = await raw.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({
+      AttributeName: "expires_at",
+      TimeToLiveStatus: "ENABLED",
+    });
   });
 
   it("lists a tenant's tasks newest first, by status from its own index, with cursors", async () => {

@@ -145,7 +145,7 @@ export class DynamoTaskRepository implements TaskRepository {
     return Math.floor(from.getTime() / 1000) + extraSeconds + this.options.retentionDays * 86_400;
   }
 
-  async create({ record, maxRunningTasks, idempotency }: NewTask): Promise<TaskRecord> {
+  async create({ record, maxRunningTasks, idempotency, retentionSeconds }: NewTask): Promise<TaskRecord> {
     const listSk = keys.listSk(record.created_at, record.id);
     const items: TransactItem[] = [
       {
@@ -167,6 +167,7 @@ export class DynamoTaskRepository implements TaskRepository {
             gsi1sk: listSk,
             gsi2pk: keys.byStatus(record.tenant_id, record.status),
             gsi2sk: listSk,
+            retention_s: retentionSeconds ?? this.options.retentionDays * 86_400,
           },
           ConditionExpression: "attribute_not_exists(pk)",
         },
@@ -324,14 +325,15 @@ export class DynamoTaskRepository implements TaskRepository {
         "gsi2pk = :gsi2pk",
         "ended_at = :now",
         "runtime_ms = :now_ms - started_ms",
-        "expires_at = :expires",
+        "expires_at = :now_s + if_not_exists(retention_s, :default_retention_s)",
       ],
       values: {
         ":to": to,
         ":gsi2pk": keys.byStatus(tenantId, to),
         ":now": now.toISOString(),
         ":now_ms": now.getTime(),
-        ":expires": this.expiresAt(now),
+        ":now_s": Math.floor(now.getTime() / 1000),
+        ":default_retention_s": this.options.retentionDays * 86_400,
       },
     };
   }
@@ -423,7 +425,7 @@ export class DynamoTaskRepository implements TaskRepository {
     const now = this.now();
     const at = now.toISOString();
     const taskKey = keys.task(input.tenantId, input.taskId);
-    const chunkExpiry = this.expiresAt(now, this.options.maxTaskSeconds);
+    const chunkExpiry = input.chunkExpiresAt ?? this.expiresAt(now, this.options.maxTaskSeconds);
     const items: TransactItem[] = [];
     let seq = input.expectedLastSeq;
     for (const chunk of input.chunks) {
