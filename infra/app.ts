@@ -8,7 +8,6 @@ const settings = stackSettingsFromContext(app);
 new BackgroundAgentsStack(app, `BackgroundAgents-${settings.stage}`, {
   stage: settings.stage,
   logRetention: settings.logRetentionDays,
-  agentConfigFile: settings.agentConfig,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Tags.of(app).add("project", "background-agents-cloud");

@@ -1,3 +1,6 @@
+// First: it extends zod with `.openapi()`, which the routes call on schemas of shared/ (e.g.
+// TenantIdSchema); a zod schema made before the extension lacks the method.
+import "@hono/zod-openapi";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
@@ -5,57 +8,35 @@ import { z } from "zod";
 import packageJson from "../../package.json" with { type: "json" };
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
+import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
+import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
+import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
 import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
-import { parseAgentConfig } from "../../shared/agent-config.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
-import { readConfigSource, SingleTenantDirectory } from "../../shared/default-tenant.js";
 import { createLogger } from "../../shared/logger.js";
+import { ServiceKeys } from "../../shared/security/service-secret.js";
 import { DEFAULT_LIMITS } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
+import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 import { createApp } from "./app.js";
 import { errorResponse } from "./errors.js";
 
 /** What the API needs on AWS beyond shared/config.ts: set by infra/constructs/api-function.ts. */
 const CloudEnvSchema = z.object({
-  BGA_CONFIG: z.string().min(1),
   BGA_STATE_MACHINE_ARN: z.string().startsWith("arn:"),
-  BGA_DEFAULT_TENANT_KEY_SECRET_ARN: z.string().startsWith("arn:"),
-  /** The Parameters and Secrets extension authenticates callers by the function's session token. */
-  AWS_SESSION_TOKEN: z.string().min(1),
-  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: z.coerce.number().int().min(1).max(65_535).default(2773),
+  /** The bearer token of the admin API. */
+  BGA_ADMIN_TOKEN_SECRET_ARN: z.string().startsWith("arn:"),
+  /** Keys the API-key hashes and the encryption of tenant secrets. */
+  BGA_SERVICE_SECRET_ARN: z.string().startsWith("arn:"),
 });
 
-const SecretValueSchema = z.object({ SecretString: z.string().min(16) });
-
-export class SecretReadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SecretReadError";
-  }
-}
+/** As BGA_ADMIN_TOKEN locally. */
+const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 /**
- * Reads a Secrets Manager secret through the Parameters and Secrets Lambda extension (a layer
- * of this function), so no secret value is ever in the environment. The extension may still
- * be starting on a cold start: a few short retries cover that.
+ * Builds the Hono app from the environment: once per cold start, like local/runtime.ts but with
+ * no default tenant: every tenant is created through the admin API (SPEC §7).
  */
-async function readSecret(secretId: string, port: number, sessionToken: string): Promise<string> {
-  const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
-  let lastError = "";
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    try {
-      const res = await fetch(url, { headers: { "X-Aws-Parameters-Secrets-Token": sessionToken } });
-      if (res.ok) return SecretValueSchema.parse(await res.json()).SecretString;
-      lastError = `status ${res.status}`;
-    } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-  }
-  throw new SecretReadError(`could not read secret ${secretId}: ${lastError}`);
-}
-
-/** Builds the Hono app from the environment: once per cold start, like local/runtime.ts. */
 async function buildApp() {
   const env = loadEnv();
   const parsed = CloudEnvSchema.safeParse(process.env);
@@ -65,29 +46,43 @@ async function buildApp() {
   }
   const cloud = parsed.data;
   const log = createLogger(env.BGA_LOG_LEVEL, "bga-api");
-  const apiKey = await readSecret(
-    cloud.BGA_DEFAULT_TENANT_KEY_SECRET_ARN,
-    cloud.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT,
-    cloud.AWS_SESSION_TOKEN,
-  );
+  // The session token and the extension's port, from the environment Lambda and the layer set.
+  const secrets = LambdaExtensionSecrets.fromEnv();
+  const [adminToken, serviceSecret] = await Promise.all([
+    secrets.getSecretString(cloud.BGA_ADMIN_TOKEN_SECRET_ARN),
+    secrets.getSecretString(cloud.BGA_SERVICE_SECRET_ARN),
+  ]);
+  if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `the admin token (${cloud.BGA_ADMIN_TOKEN_SECRET_ARN}) must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
+    );
+  }
+  // The generated value is 64 letters and digits; ServiceKeys refuses fewer than 32 bytes.
+  const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
+
   const { doc } = createDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, {
     tableName: env.BGA_TABLE_NAME,
     retentionDays: DEFAULT_LIMITS.retention_days,
     maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
   });
+  const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);
+  // No processEnvTenantId: in the cloud nothing resolves from the server's environment (SPEC §6).
+  const directory = new DynamoTenantDirectory(store, serviceKeys);
+  const tenantAdmin = new TenantAdmin(store, serviceKeys, (id) => directory.invalidate(id));
   const executions = new SfnExecutions(
     new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
     cloud.BGA_STATE_MACHINE_ARN,
   );
-  // In the cloud nothing resolves from the server's environment (SPEC §6): an empty env.
-  const tenants = new SingleTenantDirectory({
-    config: parseAgentConfig(readConfigSource(cloud.BGA_CONFIG)),
-    apiKey,
-    env: {},
-  });
   const service = new TaskService(repo, executions, log, { waitPollMs: 1000 });
-  return createApp({ service, tenants, log, ssePollMs: 1000, version: packageJson.version });
+  return createApp({
+    service,
+    tenants: directory,
+    admin: { service: tenantAdmin, token: adminToken },
+    log,
+    ssePollMs: 1000,
+    version: packageJson.version,
+  });
 }
 
 type ApiApp = Awaited<ReturnType<typeof buildApp>>;

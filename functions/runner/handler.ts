@@ -1,10 +1,17 @@
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { z } from "zod";
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
+import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
+import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { createModelClient } from "../../shared/adapters/models/model-factory.js";
-import { parseAgentConfig } from "../../shared/agent-config.js";
-import { loadEnv } from "../../shared/config.js";
-import { readConfigSource, SingleTenantDirectory } from "../../shared/default-tenant.js";
-import { DEFAULT_LIMITS } from "../../shared/tenants.js";
+import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
+import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
+import { ConfigError, loadEnv } from "../../shared/config.js";
+import { createLogger } from "../../shared/logger.js";
+import { ServiceKeys } from "../../shared/security/service-secret.js";
+import { DEFAULT_LIMITS, type TenantDirectory } from "../../shared/tenants.js";
+import { TaskService } from "../../shared/use-cases/task-service.js";
 import {
   DEFAULT_RUNNER_SETTINGS,
   type RunnerDeps,
@@ -13,32 +20,91 @@ import {
   type StepOutput,
 } from "./run-agent-step.js";
 
+/** What the runner needs on AWS beyond shared/config.ts: set by infra/constructs/runner-function.ts. */
+const CloudEnvSchema = z.object({
+  /** Decrypts each tenant's own secrets (`${env.NAME}`, provider keys). */
+  BGA_SERVICE_SECRET_ARN: z.string().startsWith("arn:"),
+  /** The task state machine: sub-agents with the background_agents toolset start executions of it. */
+  BGA_STATE_MACHINE_ARN: z.string().startsWith("arn:").optional(),
+});
+
 /** The step handler: parse the state input, run the use case, return the state output. */
 export function createStepHandler(deps: RunnerDeps): (event: unknown) => Promise<StepOutput> {
   return async (event) => runAgentStep(deps, StepInputSchema.parse(event));
+}
+
+/**
+ * A directory built at its first use, and built again after a failed build. Recording a failed
+ * step needs no tenant, so it still works when the service secret cannot be read.
+ */
+function lazyTenantDirectory(build: () => Promise<TenantDirectory>): TenantDirectory {
+  let directory: Promise<TenantDirectory> | undefined;
+  const get = () => {
+    directory ??= build().catch((err: unknown) => {
+      directory = undefined;
+      throw err;
+    });
+    return directory;
+  };
+  return {
+    authenticate: async (apiKey) => (await get()).authenticate(apiKey),
+    get: async (tenantId) => (await get()).get(tenantId),
+    listIds: async () => (await get()).listIds(),
+  };
+}
+
+/** Wires the step handler from the environment: once per cold start. */
+function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
+  const env = loadEnv();
+  const parsed = CloudEnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join("\n")}`);
+  }
+  const cloud = parsed.data;
+  const log = createLogger(env.BGA_LOG_LEVEL, "bga-runner");
+  const { doc } = createDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
+  const repo = new DynamoTaskRepository(doc, {
+    tableName: env.BGA_TABLE_NAME,
+    retentionDays: DEFAULT_LIMITS.retention_days,
+    maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
+  });
+  // The session token and the extension's port, from the environment Lambda and the layer set.
+  const secrets = LambdaExtensionSecrets.fromEnv();
+  // Each tenant's `${env.NAME}` and provider keys come from its own encrypted secrets, never
+  // from this function's environment (SPEC §6): no processEnvTenantId in the cloud.
+  const tenants = lazyTenantDirectory(async () => {
+    const serviceSecret = await secrets.getSecretString(cloud.BGA_SERVICE_SECRET_ARN);
+    const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
+    return new DynamoTenantDirectory(new DynamoTenantStore(doc, env.BGA_TABLE_NAME), serviceKeys);
+  });
+  // Nested dispatch: a sub-agent's background_agents tools use the same use cases as the API.
+  const service = cloud.BGA_STATE_MACHINE_ARN
+    ? new TaskService(
+        repo,
+        new SfnExecutions(
+          new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+          cloud.BGA_STATE_MACHINE_ARN,
+        ),
+        log,
+        { waitPollMs: 1000 },
+      )
+    : undefined;
+  return createStepHandler({
+    repo,
+    tenants,
+    createModel: (spec, credentials) => createModelClient(spec, credentials),
+    settings: { ...DEFAULT_RUNNER_SETTINGS, budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
+    allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
+    ...(service ? { service } : {}),
+    log,
+  });
 }
 
 let cached: ((event: unknown) => Promise<StepOutput>) | undefined;
 
 /** Lambda entry point. Configuration is read and checked once per cold start. */
 export async function handler(event: unknown): Promise<StepOutput> {
-  if (!cached) {
-    const env = loadEnv();
-    const { doc } = createDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
-    const repo = new DynamoTaskRepository(doc, {
-      tableName: env.BGA_TABLE_NAME,
-      retentionDays: DEFAULT_LIMITS.retention_days,
-      maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
-    });
-    const config = parseAgentConfig(readConfigSource(env.BGA_CONFIG ?? "agents: {}"));
-    cached = createStepHandler({
-      repo,
-      // Nothing resolves from the server's environment in the cloud (SPEC §6); provider keys
-      // will come from the tenant's own secrets.
-      tenants: new SingleTenantDirectory({ config, env: {} }),
-      createModel: (spec, credentials) => createModelClient(spec, credentials),
-      settings: { ...DEFAULT_RUNNER_SETTINGS, budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
-    });
-  }
+  cached ??= buildStepHandler();
   return cached(event);
 }

@@ -1,18 +1,11 @@
 import { Duration } from "aws-cdk-lib";
-import {
-  type FunctionUrl,
-  FunctionUrlAuthType,
-  InvokeMode,
-  ParamsAndSecretsLayerVersion,
-  ParamsAndSecretsVersions,
-} from "aws-cdk-lib/aws-lambda";
+import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { createNodeFunction, LAMBDA_TASK_ROOT } from "./node-function.js";
+import { createNodeFunction, secretsExtension } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
-import { AGENT_CONFIG_FILE } from "./runner-function.js";
 import type { TaskStateMachine } from "./task-state-machine.js";
 import type { TaskTable } from "./task-table.js";
 
@@ -22,11 +15,12 @@ export interface ApiFunctionProps {
     TaskStateMachine,
     "stateMachineArn" | "grantStartExecution" | "grantStopExecution"
   >;
-  /** Absolute path of the default tenant's agent config YAML, copied into the bundle. */
-  readonly agentConfigFile: string;
-  /** Secret holding the default tenant's API key (read at the first request, never in the environment). */
-  readonly defaultTenantKey: ISecret;
-  /** Secret holding the admin token (for the admin API). */
+  /**
+   * The service secret: keys the API-key hashes and the encryption of tenant secrets. Read
+   * through the Parameters and Secrets extension at the first request, never in the environment.
+   */
+  readonly serviceSecret: ISecret;
+  /** The bearer token of the admin API (SPEC §7), read the same way. */
   readonly adminToken: ISecret;
   /** Longest request: `wait` may block 840 s and SSE streams follow a task. @default 15 minutes */
   readonly timeout?: Duration;
@@ -42,7 +36,8 @@ const MIN_TIMEOUT_SECONDS = 840 + 30;
 /**
  * The API Lambda (functions/api/handler.ts): the Hono app behind a Function URL with response
  * streaming (SSE). The URL needs no IAM auth: the app checks bearer keys itself. It may start
- * executions of the task state machine and stop them, and nothing else in Step Functions.
+ * executions of the task state machine and stop them, and nothing else in Step Functions; it
+ * may read the service secret and the admin token, and no other secret.
  */
 export class ApiFunction extends Construct {
   readonly function: NodejsFunction;
@@ -64,16 +59,12 @@ export class ApiFunction extends Construct {
       timeout,
       memorySize: props.memorySize ?? 1024,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      files: { [AGENT_CONFIG_FILE]: props.agentConfigFile },
-      paramsAndSecrets: ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
-        cacheSize: 10,
-      }),
+      paramsAndSecrets: secretsExtension(),
       environment: {
         BGA_TABLE_NAME: props.table.tableName,
         BGA_STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        BGA_CONFIG: `${LAMBDA_TASK_ROOT}/${AGENT_CONFIG_FILE}`,
         BGA_ALLOW_PRIVATE_NETWORK: "false",
-        BGA_DEFAULT_TENANT_KEY_SECRET_ARN: props.defaultTenantKey.secretArn,
+        BGA_SERVICE_SECRET_ARN: props.serviceSecret.secretArn,
         BGA_ADMIN_TOKEN_SECRET_ARN: props.adminToken.secretArn,
       },
     });
@@ -81,7 +72,7 @@ export class ApiFunction extends Construct {
     props.table.grantReadWriteData(this.function);
     props.stateMachine.grantStartExecution(this.function);
     props.stateMachine.grantStopExecution(this.function);
-    props.defaultTenantKey.grantRead(this.function);
+    props.serviceSecret.grantRead(this.function);
     props.adminToken.grantRead(this.function);
 
     this.url = this.function.addFunctionUrl({

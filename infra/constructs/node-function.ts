@@ -3,7 +3,12 @@ import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, type ParamsAndSecretsLayerVersion, Runtime } from "aws-cdk-lib/aws-lambda";
+import {
+  Architecture,
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsVersions,
+  Runtime,
+} from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -21,6 +26,14 @@ export const LAMBDA_TASK_ROOT = "/var/task";
  * tenant's secret, not in the deployment (SPEC §6).
  */
 export const FORBIDDEN_ENV_NAME = /OPENAI|ANTHROPIC|API_KEY|SECRET_ACCESS_KEY/i;
+
+/**
+ * The AWS Parameters and Secrets Lambda extension, one pinned version for every function that
+ * reads a secret at a cold start (shared/adapters/secrets/lambda-extension-secrets.ts).
+ */
+export function secretsExtension(): ParamsAndSecretsLayerVersion {
+  return ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, { cacheSize: 10 });
+}
 
 /** Quotes a path for the shell that runs esbuild's command hooks. */
 function shellQuote(path: string): string {

@@ -1,20 +1,28 @@
-import { Duration } from "aws-cdk-lib";
-import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { acknowledgeGrantWildcards } from "./nag.js";
-import { createNodeFunction, LAMBDA_TASK_ROOT } from "./node-function.js";
+import { createNodeFunction, secretsExtension } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
 import type { TaskTable } from "./task-table.js";
 
-/** Name of the agent config file inside the runner and API bundles. */
-export const AGENT_CONFIG_FILE = "agent-config.yaml";
-
 export interface RunnerFunctionProps {
   readonly table: TaskTable;
-  /** Absolute path of the default tenant's agent config YAML, copied into the bundle. */
-  readonly agentConfigFile: string;
+  /**
+   * The service secret: decrypts each tenant's own secrets (`${env.NAME}`, provider keys). Read
+   * through the Parameters and Secrets extension at the first step, never in the environment.
+   */
+  readonly serviceSecret: ISecret;
+  /**
+   * The task state machine, by ARN and name (fixed, so there is no dependency cycle): a sub-agent
+   * with the `background_agents` toolset starts and stops executions of it. @default no nested dispatch
+   */
+  readonly stateMachine?: { readonly arn: string; readonly name: string };
+  /** Let tenants use the amazon-bedrock provider (invoke any foundation model / inference profile). @default true */
+  readonly bedrock?: boolean;
   /** Model turns one step runs before it hands back to the state machine. @default 600 */
   readonly budgetSeconds?: number;
   /** Lambda timeout; must leave room after the budget for one model turn. @default 15 minutes */
@@ -30,7 +38,8 @@ const MIN_TURN_SECONDS = 120;
 
 /**
  * The agent step Lambda (functions/runner/handler.ts) that every Task state of the state
- * machine invokes: it runs model turns for a time budget and records output in the table.
+ * machine invokes: it runs model turns for a time budget and records output in the table. Its
+ * tenants' configs and secrets come from the table; it may read the service secret and no other.
  */
 export class RunnerFunction extends Construct {
   readonly function: NodejsFunction;
@@ -63,15 +72,63 @@ export class RunnerFunction extends Construct {
       timeout: this.timeout,
       memorySize: props.memorySize ?? 1024,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      files: { [AGENT_CONFIG_FILE]: props.agentConfigFile },
+      paramsAndSecrets: secretsExtension(),
       environment: {
         BGA_TABLE_NAME: props.table.tableName,
         BGA_RUNNER_BUDGET_SECONDS: String(budgetSeconds),
-        BGA_CONFIG: `${LAMBDA_TASK_ROOT}/${AGENT_CONFIG_FILE}`,
         BGA_ALLOW_PRIVATE_NETWORK: "false",
+        BGA_SERVICE_SECRET_ARN: props.serviceSecret.secretArn,
+        ...(props.stateMachine ? { BGA_STATE_MACHINE_ARN: props.stateMachine.arn } : {}),
       },
     });
     props.table.grantReadWriteData(this.function);
+    props.serviceSecret.grantRead(this.function);
+    if (props.bedrock ?? true) {
+      // The amazon-bedrock provider calls ConverseStream with this role (no keys anywhere).
+      const bedrock = Grant.addToPrincipal({
+        grantee: this.function,
+        actions: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+        resourceArns: [
+          "arn:aws:bedrock:*::foundation-model/*",
+          Stack.of(this).formatArn({
+            service: "bedrock",
+            region: "*",
+            resource: "inference-profile",
+            resourceName: "*",
+          }),
+        ],
+      });
+      acknowledgeGrantWildcards(
+        this.function,
+        bedrock,
+        "Tenants choose their Bedrock models in their agent configs: any foundation model or inference profile, invoke only",
+      );
+    }
+    if (props.stateMachine) {
+      // Nested dispatch: start executions of the task state machine, stop its executions; nothing else.
+      Grant.addToPrincipal({
+        grantee: this.function,
+        actions: ["states:StartExecution"],
+        resourceArns: [props.stateMachine.arn],
+      });
+      const stop = Grant.addToPrincipal({
+        grantee: this.function,
+        actions: ["states:StopExecution"],
+        resourceArns: [
+          Stack.of(this).formatArn({
+            service: "states",
+            resource: "execution",
+            resourceName: `${props.stateMachine.name}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      });
+      acknowledgeGrantWildcards(
+        this.function,
+        stop,
+        "StopExecution on the executions of the task state machine only (execution:<its name>:*): a parent's stop cascades to the children it started",
+      );
+    }
   }
 
   get functionArn(): string {

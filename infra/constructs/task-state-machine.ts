@@ -3,7 +3,11 @@ import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { stateMachineDefinition } from "../../shared/state-machine/definition.js";
+import {
+  DEFAULT_STEP_TIMEOUT_SECONDS,
+  DEFAULT_EXECUTION_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS,
+  stateMachineDefinition,
+} from "../../shared/state-machine/definition.js";
 import { acknowledgeGrantWildcards } from "./nag.js";
 import { ConstructPropsError } from "./props-error.js";
 import type { RunnerFunction } from "./runner-function.js";
@@ -11,7 +15,9 @@ import type { RunnerFunction } from "./runner-function.js";
 export interface TaskStateMachineProps {
   /** The step Lambda every Task state invokes. */
   readonly runner: Pick<RunnerFunction, "functionArn" | "grantInvoke" | "timeout">;
-  /** Hard limit on one execution. @default the definition's default (3900 s) */
+  /** A fixed name, so the runner can be given the state machine's ARN without a dependency cycle. @default generated */
+  readonly stateMachineName?: string;
+  /** Hard limit on one execution. @default the definition's default (86 700 s) */
   readonly timeoutSeconds?: number;
   /** Limit on one runner step; at least the runner's Lambda timeout. @default the definition's default (900 s) */
   readonly stepTimeoutSeconds?: number;
@@ -24,10 +30,6 @@ export interface TaskStateMachineProps {
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
-
-/** The definition's own defaults, for the checks below (it applies them itself). */
-const DEFAULT_STEP_TIMEOUT_SECONDS = 900;
-const DEFAULT_TIMEOUT_SECONDS = 3900;
 
 /**
  * The task state machine: a Standard execution per task, from THE definition in
@@ -73,6 +75,7 @@ export class TaskStateMachine extends Construct {
     // Tokens inside the JSON text (the runner ARN) become an Fn::Join in the template.
     this.stateMachine = new StateMachine(this, "StateMachine", {
       definitionBody: DefinitionBody.fromString(JSON.stringify(definition)),
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       stateMachineType: StateMachineType.STANDARD,
       tracingEnabled: true,
       logs: {

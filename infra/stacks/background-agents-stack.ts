@@ -1,15 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
-import { CfnOutput, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { z } from "zod";
-import { parseAgentConfig } from "../../shared/agent-config.js";
 import { ApiFunction } from "../constructs/api-function.js";
 import { Monitoring } from "../constructs/monitoring.js";
-import { REPO_ROOT } from "../constructs/node-function.js";
 import { ConstructPropsError } from "../constructs/props-error.js";
 import { Reconciler } from "../constructs/reconciler.js";
 import { RunnerFunction } from "../constructs/runner-function.js";
@@ -44,15 +40,13 @@ export const StackSettingsSchema = z.object({
       }
       return retention;
     }),
-  /** The default tenant's agent config YAML, relative to the repository root or absolute. */
-  agentConfig: z.string().min(1).default("examples/local.yaml"),
 });
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
 
 /** Reads the stack settings from the CDK context; throws a clear message for a bad value. */
 export function stackSettingsFromContext(scope: Construct): StackSettings {
   const raw = Object.fromEntries(
-    (["stage", "logRetentionDays", "agentConfig"] as const)
+    (["stage", "logRetentionDays"] as const)
       .map((key) => [key, scope.node.tryGetContext(key)] as const)
       .filter(([, value]) => value !== undefined),
   );
@@ -69,8 +63,6 @@ export interface BackgroundAgentsStackProps extends StackProps {
   readonly stage: string;
   /** Retention of every log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** The default tenant's agent config YAML (absolute, or relative to the repository root). @default examples/local.yaml */
-  readonly agentConfigFile?: string;
   /** Topic the alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
 }
@@ -78,7 +70,9 @@ export interface BackgroundAgentsStackProps extends StackProps {
 /**
  * The whole service on AWS: the table, the runner Lambda and the task state machine, the API
  * Lambda behind a streaming Function URL, the reconciler of executions that end outside the
- * API, two generated secrets (admin token, default tenant key), alarms and a dashboard.
+ * API, two generated secrets (the admin token, the service secret), alarms and a dashboard.
+ * There is no default tenant: tenants, their configs, keys and secrets are created through the
+ * admin API and live in the table (SPEC §7).
  */
 export class BackgroundAgentsStack extends Stack {
   readonly tasks: TaskTable;
@@ -88,7 +82,7 @@ export class BackgroundAgentsStack extends Stack {
   readonly reconciler: Reconciler;
   readonly monitoring: Monitoring;
   readonly adminToken: Secret;
-  readonly defaultTenantKey: Secret;
+  readonly serviceSecret: Secret;
 
   constructor(scope: Construct, id: string, props: BackgroundAgentsStackProps) {
     super(scope, id, {
@@ -96,39 +90,54 @@ export class BackgroundAgentsStack extends Stack {
       ...props,
     });
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const configFile = props.agentConfigFile ?? "examples/local.yaml";
-    const agentConfigFile = isAbsolute(configFile) ? configFile : join(REPO_ROOT, configFile);
-    if (!existsSync(agentConfigFile)) {
-      throw new ConstructPropsError(this.node.path, `agent config ${agentConfigFile} does not exist`);
-    }
-    // Fails the synth with every problem listed, instead of failing every task after deploy.
-    parseAgentConfig(readFileSync(agentConfigFile, "utf8"));
-
-    this.tasks = new TaskTable(this, "Tasks");
-    this.runner = new RunnerFunction(this, "Runner", { table: this.tasks, agentConfigFile, logRetention });
-    this.stateMachine = new TaskStateMachine(this, "TaskStateMachine", { runner: this.runner, logRetention });
 
     this.adminToken = new Secret(this, "AdminToken", {
       description: `Background Agents (${props.stage}): bearer token of the admin API`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
-    this.defaultTenantKey = new Secret(this, "DefaultTenantKey", {
-      description: `Background Agents (${props.stage}): API key of the default tenant`,
-      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    Validations.of(this.adminToken).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "A bearer token handed to people: rotated by an operator (put a new value), not by a rotation Lambda",
     });
-    for (const secret of [this.adminToken, this.defaultTenantKey]) {
-      Validations.of(secret).acknowledge({
-        id: "AwsSolutions-SMG4",
-        reason:
-          "A bearer token handed to people: rotated by an operator (put a new value), not by a rotation Lambda",
-      });
-    }
+    // Keys the API-key hashes and encrypts tenant secrets in the table (shared/security/service-secret.ts),
+    // so it is kept with the table (which is retained) and never rotated.
+    this.serviceSecret = new Secret(this, "ServiceSecret", {
+      description: `Background Agents (${props.stage}): service secret keying API-key hashes and tenant-secret encryption`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.serviceSecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "Rotating the service secret would invalidate every stored API key hash and encrypted tenant secret",
+    });
 
+    this.tasks = new TaskTable(this, "Tasks");
+    // A fixed state machine name gives the runner its ARN (for nested dispatch) without a cycle:
+    // the state machine itself depends on the runner's ARN.
+    const stateMachineName = `${this.stackName}-tasks`;
+    const stateMachineArn = this.formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.runner = new RunnerFunction(this, "Runner", {
+      table: this.tasks,
+      serviceSecret: this.serviceSecret,
+      stateMachine: { arn: stateMachineArn, name: stateMachineName },
+      logRetention,
+    });
+    this.stateMachine = new TaskStateMachine(this, "TaskStateMachine", {
+      runner: this.runner,
+      stateMachineName,
+      logRetention,
+    });
     this.api = new ApiFunction(this, "Api", {
       table: this.tasks,
       stateMachine: this.stateMachine,
-      agentConfigFile,
-      defaultTenantKey: this.defaultTenantKey,
+      serviceSecret: this.serviceSecret,
       adminToken: this.adminToken,
       logRetention,
     });
@@ -155,6 +164,6 @@ export class BackgroundAgentsStack extends Stack {
     new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, "TableName", { value: this.tasks.tableName });
     new CfnOutput(this, "AdminTokenSecretArn", { value: this.adminToken.secretArn });
-    new CfnOutput(this, "DefaultTenantKeySecretArn", { value: this.defaultTenantKey.secretArn });
+    new CfnOutput(this, "ServiceSecretArn", { value: this.serviceSecret.secretArn });
   }
 }

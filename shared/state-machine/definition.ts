@@ -18,12 +18,18 @@ export const RECORD_FAILURE_STATE = "RecordFailure";
 /** Error names the runner throws or Lambda reports that are worth another attempt. */
 export const RETRYABLE_ERRORS = [
   "TransientError",
+  "SecretReadError",
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
   "Lambda.SdkClientException",
   "Lambda.TooManyRequestsException",
   "States.Timeout",
 ] as const;
+
+/** The execution time-out: the ceiling of every tenant's max_task_seconds (24 h) + 300 s. */
+export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 86_700;
+/** A runner step's time-out: the Lambda limit. */
+export const DEFAULT_STEP_TIMEOUT_SECONDS = 900;
 
 export interface StateMachineDefinitionProps {
   /** ARN of the runner Lambda (a CDK token in the stack, any well-formed ARN locally). */
@@ -53,14 +59,14 @@ export function stateMachineDefinition(props: StateMachineDefinitionProps): { [k
   return {
     Comment: "Background Agents Cloud: one execution drives one sub-agent task",
     StartAt: RUN_AGENT_STATE,
-    TimeoutSeconds: props.timeoutSeconds ?? 86_700,
+    TimeoutSeconds: props.timeoutSeconds ?? DEFAULT_EXECUTION_TIMEOUT_SECONDS,
     States: {
       [RUN_AGENT_STATE]: {
         Type: "Task",
         Comment: "Runs model turns for one time budget; returns {tenant_id, task_id, done}",
         Resource: props.runnerFunctionArn,
         Parameters: { action: "run", "tenant_id.$": "$.tenant_id", "task_id.$": "$.task_id" },
-        TimeoutSeconds: props.stepTimeoutSeconds ?? 900,
+        TimeoutSeconds: props.stepTimeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS,
         Retry: retry,
         Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: RECORD_FAILURE_STATE }],
         Next: "IsDone",

@@ -1,27 +1,35 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { describe, expect, it } from "vitest";
 import { createNodeFunction } from "../../infra/constructs/node-function.js";
 import { RunnerFunction } from "../../infra/constructs/runner-function.js";
 import { TaskStateMachine } from "../../infra/constructs/task-state-machine.js";
 import { TaskTable } from "../../infra/constructs/task-table.js";
-import {
-  BackgroundAgentsStack,
-  stackSettingsFromContext,
-} from "../../infra/stacks/background-agents-stack.js";
-
-const CONFIG = new URL("../../examples/local.yaml", import.meta.url).pathname;
+import { stackSettingsFromContext } from "../../infra/stacks/background-agents-stack.js";
 
 function testStack(): Stack {
   return new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Test");
 }
 
+function runner(stack: Stack, props: { budgetSeconds?: number; timeout?: Duration } = {}): RunnerFunction {
+  return new RunnerFunction(stack, "Runner", {
+    table: new TaskTable(stack, "Tasks"),
+    serviceSecret: new Secret(stack, "ServiceSecret"),
+    ...props,
+  });
+}
+
 describe("stack settings from the CDK context", () => {
-  it("default to the dev stage, 30 days of logs and the example config", () => {
+  it("default to the dev stage and 30 days of logs, with no agent config (tenants come from the admin API)", () => {
     expect(stackSettingsFromContext(new App())).toEqual({
       stage: "dev",
       logRetentionDays: RetentionDays.ONE_MONTH,
-      agentConfig: "examples/local.yaml",
+    });
+    // An agentConfig left in an older cdk.json is not a setting any more.
+    expect(stackSettingsFromContext(new App({ context: { agentConfig: "examples/local.yaml" } }))).toEqual({
+      stage: "dev",
+      logRetentionDays: RetentionDays.ONE_MONTH,
     });
   });
 
@@ -43,26 +51,15 @@ describe("stack settings from the CDK context", () => {
 
 describe("construct validation", () => {
   it("refuses a runner budget that leaves no time for the model turn in flight", () => {
-    const stack = testStack();
-    const table = new TaskTable(stack, "Tasks");
-    expect(
-      () =>
-        new RunnerFunction(stack, "Runner", {
-          table,
-          agentConfigFile: CONFIG,
-          budgetSeconds: 840,
-          timeout: Duration.minutes(15),
-        }),
-    ).toThrow(/must exceed budgetSeconds \(840\) by at least 120 s/);
+    expect(() => runner(testStack(), { budgetSeconds: 840, timeout: Duration.minutes(15) })).toThrow(
+      /must exceed budgetSeconds \(840\) by at least 120 s/,
+    );
   });
 
   it("refuses a step timeout shorter than the runner's Lambda timeout", () => {
     const stack = testStack();
-    const runner = new RunnerFunction(stack, "Runner", {
-      table: new TaskTable(stack, "Tasks"),
-      agentConfigFile: CONFIG,
-    });
-    expect(() => new TaskStateMachine(stack, "Sm", { runner, stepTimeoutSeconds: 600 })).toThrow(
+    const fn = runner(stack);
+    expect(() => new TaskStateMachine(stack, "Sm", { runner: fn, stepTimeoutSeconds: 600 })).toThrow(
       /stepTimeoutSeconds \(600\) must be at least the runner's timeout \(900 s\)/,
     );
   });
@@ -75,16 +72,5 @@ describe("construct validation", () => {
         environment: { OPENAI_API_KEY: "sk-nope" },
       }),
     ).toThrow(/OPENAI_API_KEY looks like a provider credential/);
-  });
-
-  it("refuses an agent config that does not exist or does not parse", () => {
-    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-    expect(
-      () =>
-        new BackgroundAgentsStack(app, "Missing", { stage: "test", agentConfigFile: "does/not/exist.yaml" }),
-    ).toThrow(/agent config .*does not exist/);
-    expect(
-      () => new BackgroundAgentsStack(app, "Invalid", { stage: "test", agentConfigFile: "package.json" }),
-    ).toThrow(/invalid agent config/);
   });
 });

@@ -51,6 +51,21 @@ function statementsOfRole(roleId: string): { Action: string | string[]; Resource
   return out;
 }
 
+function roles(): Record<string, Resource> {
+  return resourcesOf("AWS::IAM::Role");
+}
+
+/** Whether an environment value is `{Ref: <a secret of the stack>}` (a secret's ARN). */
+function isSecretRef(value: Json, secretIds: Set<string>): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof value.Ref === "string" &&
+    secretIds.has(value.Ref)
+  );
+}
+
 function actionsOf(statement: { Action: string | string[] }): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
@@ -156,12 +171,27 @@ describe("functions", () => {
     });
   });
 
-  it("carry no provider credential in any environment", () => {
+  it("carry no provider credential, secret value or agent config in any environment", () => {
+    const secretIds = new Set(Object.keys(resourcesOf("AWS::SecretsManager::Secret")));
     for (const fn of Object.values(resourcesOf("AWS::Lambda::Function"))) {
       const env =
         (fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
-      for (const name of Object.keys(env)) expect(name).not.toMatch(/OPENAI|ANTHROPIC|API_KEY/);
+      for (const name of Object.keys(env)) expect(name).not.toMatch(/OPENAI|ANTHROPIC|API_KEY|BGA_CONFIG/);
+      // No dynamic reference that CloudFormation would resolve to a secret's value at deploy time.
+      expect(JSON.stringify(env)).not.toMatch(/resolve:secretsmanager|resolve:ssm-secure/);
+      // A secret appears only as its ARN ({Ref}), under a name that says so.
+      for (const [name, value] of Object.entries(env)) {
+        expect(isSecretRef(value, secretIds)).toBe(name.endsWith("_SECRET_ARN"));
+      }
     }
+  });
+
+  it("give the runner the service secret's ARN and the secrets extension", () => {
+    const fn = resourcesOf("AWS::Lambda::Function")[idOf(stack.runner.function)];
+    expect(fn?.Properties.Environment).toMatchObject({
+      Variables: { BGA_SERVICE_SECRET_ARN: { Ref: idOf(stack.serviceSecret) } },
+    });
+    expect(fn?.Properties.Layers).toHaveLength(1);
   });
 
   it("log to log groups with the configured retention", () => {
@@ -193,15 +223,103 @@ describe("API", () => {
     expect(parts.at(-1)).toBe(":*");
   });
 
-  it("reads its two secrets, which are generated", () => {
-    const statements = statementsOfRole(idOf(stack.api.function.role));
-    const secrets = statements.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"));
-    expect(secrets.map((s) => s.Resource)).toEqual(
-      expect.arrayContaining([{ Ref: idOf(stack.defaultTenantKey) }, { Ref: idOf(stack.adminToken) }]),
-    );
-    for (const secret of Object.values(resourcesOf("AWS::SecretsManager::Secret"))) {
-      expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48 });
+  it("lets the runner start and stop executions of the task state machine only (nested dispatch)", () => {
+    const name = `${stack.stackName}-tasks`;
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", { StateMachineName: name });
+    const statements = statementsOfRole(idOf(stack.runner.function.role));
+    const states = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("states:")));
+    expect(states.map(actionsOf)).toEqual([["states:StartExecution"], ["states:StopExecution"]]);
+    const flat = (r: Json) => JSON.stringify(r);
+    expect(flat(states[0]?.Resource as Json)).toContain(`:stateMachine:${name}`);
+    expect(flat(states[1]?.Resource as Json)).toContain(`:execution:${name}:*`);
+    const env = template.findResources("AWS::Lambda::Function", {
+      Properties: {
+        Environment: {
+          Variables: { BGA_STATE_MACHINE_ARN: Match.anyValue(), BGA_RUNNER_BUDGET_SECONDS: Match.anyValue() },
+        },
+      },
+    });
+    expect(Object.keys(env)).toHaveLength(1);
+  });
+
+  it("lets the runner invoke Bedrock models and nothing else in Bedrock", () => {
+    const statements = statementsOfRole(idOf(stack.runner.function.role));
+    const bedrock = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("bedrock:")));
+    expect(bedrock.map(actionsOf)).toEqual([
+      ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+    ]);
+    expect(JSON.stringify(bedrock[0]?.Resource)).toContain("foundation-model/*");
+  });
+
+  it("gives the API the ARNs of its two secrets and the secrets extension", () => {
+    const fn = resourcesOf("AWS::Lambda::Function")[idOf(stack.api.function)];
+    expect(fn?.Properties.Environment).toMatchObject({
+      Variables: {
+        BGA_SERVICE_SECRET_ARN: { Ref: idOf(stack.serviceSecret) },
+        BGA_ADMIN_TOKEN_SECRET_ARN: { Ref: idOf(stack.adminToken) },
+      },
+    });
+    expect(fn?.Properties.Layers).toHaveLength(1);
+  });
+});
+
+describe("secrets", () => {
+  it("are the admin token and the service secret, both generated, with no default tenant key", () => {
+    const secrets = resourcesOf("AWS::SecretsManager::Secret");
+    expect(Object.keys(secrets).sort()).toEqual([idOf(stack.adminToken), idOf(stack.serviceSecret)].sort());
+    expect(secrets[idOf(stack.adminToken)]?.Properties.GenerateSecretString).toMatchObject({
+      PasswordLength: 48,
+      ExcludePunctuation: true,
+    });
+    // ServiceKeys needs at least 32 bytes; 64 letters and digits are about 380 bits.
+    expect(secrets[idOf(stack.serviceSecret)]?.Properties.GenerateSecretString).toMatchObject({
+      PasswordLength: 64,
+      ExcludePunctuation: true,
+    });
+  });
+
+  it("keep the service secret when the stack is deleted, as the table is kept", () => {
+    const secret = template.toJSON().Resources[idOf(stack.serviceSecret)] as { DeletionPolicy?: string };
+    expect(secret.DeletionPolicy).toBe("Retain");
+    const table = template.toJSON().Resources[idOf(stack.tasks.table)] as { DeletionPolicy?: string };
+    expect(table.DeletionPolicy).toBe("Retain");
+  });
+
+  it("the service secret may be read by the API and the runner; the admin token by the API only", () => {
+    const readers = (secret: IConstruct) =>
+      Object.entries(roles())
+        .filter(([roleId]) =>
+          statementsOfRole(roleId).some(
+            (s) =>
+              actionsOf(s).includes("secretsmanager:GetSecretValue") &&
+              JSON.stringify(s.Resource) === JSON.stringify({ Ref: idOf(secret) }),
+          ),
+        )
+        .map(([roleId]) => roleId)
+        .sort();
+    const apiRole = idOf(stack.api.function.role);
+    const runnerRole = idOf(stack.runner.function.role);
+    expect(readers(stack.serviceSecret)).toEqual([apiRole, runnerRole].sort());
+    expect(readers(stack.adminToken)).toEqual([apiRole]);
+  });
+
+  it("no role may read any other secret", () => {
+    for (const roleId of Object.keys(roles())) {
+      for (const statement of statementsOfRole(roleId)) {
+        if (!actionsOf(statement).some((a) => a.startsWith("secretsmanager:"))) continue;
+        expect([{ Ref: idOf(stack.serviceSecret) }, { Ref: idOf(stack.adminToken) }]).toContainEqual(
+          statement.Resource,
+        );
+      }
     }
+  });
+
+  it("are exported as outputs by ARN, never by value", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: Json }>;
+    expect(outputs.AdminTokenSecretArn?.Value).toEqual({ Ref: idOf(stack.adminToken) });
+    expect(outputs.ServiceSecretArn?.Value).toEqual({ Ref: idOf(stack.serviceSecret) });
+    expect(Object.keys(outputs).filter((k) => /DefaultTenant/.test(k))).toEqual([]);
+    expect(JSON.stringify(outputs)).not.toMatch(/resolve:secretsmanager/);
   });
 });
 

@@ -1,0 +1,156 @@
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { ensureTable } from "../../shared/adapters/dynamo/table.js";
+import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
+import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
+import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
+import { createLogger } from "../../shared/logger.js";
+import { ServiceKeys } from "../../shared/security/service-secret.js";
+import { TaskService } from "../../shared/use-cases/task-service.js";
+import { FakeOpenAI } from "../support/fake-openai.js";
+
+// The Lambda entry points of the API and the runner, wired as on AWS: the environment the CDK
+// constructs set, the secrets through a stand-in for the Parameters and Secrets extension, the
+// table in DynamoDB Local. Only Step Functions is absent (the runner step is invoked directly).
+
+const ADMIN_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bga-admin-AbCdEf";
+const SERVICE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bga-service-GhIjKl";
+const ADMIN_TOKEN = "admin0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
+const SERVICE_SECRET = "service0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+const tableName = `bga-test-${randomUUID()}`;
+
+type Invoke = (event: unknown, stream: PassThrough, context: unknown) => Promise<void>;
+let api: Invoke;
+let runner: (event: unknown) => Promise<unknown>;
+let extension: Server;
+let fake: FakeOpenAI;
+
+beforeAll(async () => {
+  const endpoint = inject("dynamodbEndpoint");
+  const { raw } = createDocumentClient({ region: "us-east-1", endpoint });
+  await ensureTable(raw, tableName);
+  raw.destroy();
+  fake = await new FakeOpenAI().start();
+  extension = createServer((req, res) => {
+    const id = new URL(req.url ?? "", "http://localhost").searchParams.get("secretId");
+    const value = { [ADMIN_ARN]: ADMIN_TOKEN, [SERVICE_ARN]: SERVICE_SECRET }[id ?? ""];
+    if (req.headers["x-aws-parameters-secrets-token"] !== "session-token" || !value) {
+      res.writeHead(400).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ SecretString: value }));
+  });
+  extension.listen(0, "127.0.0.1");
+  await once(extension, "listening");
+  Object.assign(process.env, {
+    BGA_TABLE_NAME: tableName,
+    BGA_DYNAMODB_ENDPOINT: endpoint,
+    BGA_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:bga-tasks",
+    BGA_ADMIN_TOKEN_SECRET_ARN: ADMIN_ARN,
+    BGA_SERVICE_SECRET_ARN: SERVICE_ARN,
+    BGA_ALLOW_PRIVATE_NETWORK: "true", // the fake model is on loopback
+    BGA_LOG_LEVEL: "silent",
+    AWS_SESSION_TOKEN: "session-token",
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((extension.address() as AddressInfo).port),
+    // Must never reach a tenant's model call: tenants' keys come from their own secrets.
+    OPENAI_API_KEY: "sk-from-the-function-environment",
+  });
+  // What the Lambda Node.js runtime provides to streaming handlers.
+  Object.assign(globalThis, {
+    awslambda: {
+      streamifyResponse: (fn: Invoke) => fn,
+      HttpResponseStream: {
+        from: (stream: PassThrough & { meta?: unknown }, meta: unknown) => Object.assign(stream, { meta }),
+      },
+    },
+  });
+  // Loaded only now, as Lambda loads a bundle: nothing from the test's own imports first.
+  api = (await import("../../functions/api/handler.js")).handler as unknown as Invoke;
+  runner = (await import("../../functions/runner/handler.js")).handler;
+});
+
+afterAll(async () => {
+  extension.closeAllConnections();
+  await new Promise((resolve) => extension.close(resolve));
+  await fake.close();
+});
+
+async function call(method: string, path: string, token?: string, body?: unknown) {
+  const stream = new PassThrough() as PassThrough & { meta?: { statusCode: number } };
+  const chunks: Buffer[] = [];
+  stream.on("data", (c: Buffer) => chunks.push(c));
+  const host = "abc.lambda-url.us-east-1.on.aws";
+  await api(
+    {
+      version: "2.0",
+      routeKey: "$default",
+      rawPath: path,
+      rawQueryString: "",
+      headers: {
+        host,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
+      requestContext: {
+        http: { method, path, protocol: "HTTP/1.1", sourceIp: "192.0.2.1" },
+        domainName: host,
+      },
+      body: body ? JSON.stringify(body) : undefined,
+      isBase64Encoded: false,
+    },
+    stream,
+    {},
+  );
+  const text = Buffer.concat(chunks).toString("utf8");
+  return { status: stream.meta?.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+describe("the cloud handlers", () => {
+  let apiKey = "";
+
+  it("start with no tenant: tenants are created through the admin API with the admin token", async () => {
+    expect((await call("GET", "/v1/admin/tenants", ADMIN_TOKEN)).json).toEqual({ tenants: [] });
+    const config = [
+      "models:",
+      `  m: { provider: openai, model: fake-model, base_url: '${fake.url}' }`,
+      "agents:",
+      "  root: { model: m, sub_agents: [worker] }",
+      "  worker: { model: m, instruction: You are a worker. }",
+    ].join("\n");
+    const created = await call("POST", "/v1/admin/tenants", ADMIN_TOKEN, { id: "acme", config });
+    expect(created.status).toBe(201);
+    apiKey = String(created.json.api_key);
+    const secrets = { OPENAI_API_KEY: "sk-acme-own-key" };
+    expect((await call("PUT", "/v1/admin/tenants/acme/secrets", ADMIN_TOKEN, secrets)).status).toBe(200);
+  });
+
+  it("authenticate tenant keys and keep them out of the admin API", async () => {
+    expect((await call("GET", "/v1/tasks", apiKey)).status).toBe(200);
+    expect((await call("GET", "/v1/tasks", "bga_not-a-key")).status).toBe(401);
+    expect((await call("GET", "/v1/admin/tenants", apiKey)).status).toBe(403);
+    expect((await call("GET", "/v1/admin/tenants", "wrong-admin-token-0123456789")).status).toBe(401);
+  });
+
+  it("run a step with the tenant's own provider key, never the function's environment", async () => {
+    const { doc } = createDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+    const keys = new ServiceKeys(Buffer.from(SERVICE_SECRET, "utf8"));
+    const tenant = await new DynamoTenantDirectory(new DynamoTenantStore(doc, tableName), keys).get("acme");
+    if (!tenant) throw new Error("tenant acme was not created");
+    const repo = new DynamoTaskRepository(doc, { tableName, retentionDays: 30, maxTaskSeconds: 3600 });
+    const noExecutions = { start: async () => {}, stop: async () => {} };
+    const service = new TaskService(repo, noExecutions, createLogger("silent"));
+    const { task } = await service.run({ tenant, caller: "root", agent: "worker", task: "say hi" });
+
+    fake.enqueue({ text: "hi" });
+    await expect(runner({ action: "run", tenant_id: "acme", task_id: task.id })).resolves.toMatchObject({
+      done: true,
+    });
+    expect(await repo.get("acme", task.id, true)).toMatchObject({ status: "completed", result: "hi" });
+    expect(fake.requests.at(-1)?.headers.authorization).toBe("Bearer sk-acme-own-key");
+  });
+});
