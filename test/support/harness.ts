@@ -41,6 +41,8 @@ export interface HarnessOptions {
   config?: (baseUrl: string) => string;
   tableName?: string;
   fake?: FakeOpenAI;
+  /** The default tenant's secrets (its `${env.NAME}` values and provider keys); default none. */
+  tenantEnv?: Record<string, string>;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startHarness(options: HarnessOptions = {}) {
       config: (options.config ?? testConfig)(fake.url),
       apiKey: API_KEY,
       ...(options.limits ? { limits: options.limits } : {}),
-      env: {},
+      env: options.tenantEnv ?? {},
     },
     adminToken: ADMIN_TOKEN,
     runner: { flushIntervalMs: 100, ...options.runner },

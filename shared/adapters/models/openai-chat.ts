@@ -2,6 +2,9 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from "openai"
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { PermanentError, TransientError } from "../../domain/errors.js";
 import type { ModelClient, ModelTurnRequest, ModelTurnResult, ToolCall } from "../../ports.js";
+import { ModelCallAbortedError } from "./model-call-aborted.js";
+
+export { ModelCallAbortedError };
 
 export interface OpenAIChatOptions {
   model: string;
@@ -88,14 +91,6 @@ export class OpenAIChatModel implements ModelClient {
       .sort(([a], [b]) => a - b)
       .map(([i, c]) => ({ ...c, id: c.id || `call_${i}` }));
     return { text, toolCalls, usage };
-  }
-}
-
-/** Thrown when the model call was aborted (stop, limit): the caller decides what that means. */
-export class ModelCallAbortedError extends Error {
-  constructor() {
-    super("the model call was aborted");
-    this.name = "ModelCallAbortedError";
   }
 }
 
