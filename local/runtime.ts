@@ -57,6 +57,8 @@ export interface LocalRuntimeOptions {
   /** Use these executions instead of the local state machine (e.g. real Step Functions). */
   executions?: Executions;
   onWriter?: RunnerDeps["onWriter"];
+  /** Whether remote MCP servers may be on loopback/private addresses (default true locally). */
+  allowPrivateNetwork?: boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     retentionDays: DEFAULT_LIMITS.retention_days,
     maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
   });
-  const stepHandler = createStepHandler({
+  const runnerDeps: RunnerDeps = {
     repo,
     tenants,
     createModel:
@@ -101,9 +103,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
           ...(options.modelMaxRetries !== undefined ? { maxRetries: options.modelMaxRetries } : {}),
         })),
     settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
+    allowPrivateNetwork: options.allowPrivateNetwork ?? true,
     log,
     ...(options.onWriter ? { onWriter: options.onWriter } : {}),
-  });
+  };
+  const stepHandler = createStepHandler(runnerDeps);
   const local = new LocalExecutions({
     handler: stepHandler,
     ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
@@ -113,6 +117,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   });
   const executions = options.executions ?? local;
   const service = new TaskService(repo, executions, log, { waitPollMs: options.waitPollMs ?? 250 });
+  // The step needs the use cases for nested dispatch; they need the executions that run the step.
+  runnerDeps.service = service;
   const app = createApp({
     service,
     tenants,

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     tableName: env.BGA_TABLE_NAME,
     defaultTenant: { config: configYaml, apiKey: key },
     serviceSecret: serviceSecret(env.BGA_DATA_DIR),
+    allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? true,
     ...(env.BGA_ADMIN_TOKEN ? { adminToken: env.BGA_ADMIN_TOKEN } : {}),
     log,
     runner: { budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },

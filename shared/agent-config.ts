@@ -8,10 +8,9 @@ import { InvalidConfigError, PermanentError } from "./domain/errors.js";
  * and ignored, so an existing config loads unchanged.
  */
 
-export const SUPPORTED_PROVIDERS = ["openai"] as const;
-export const PLANNED_PROVIDERS = ["anthropic", "amazon-bedrock"] as const;
-export const SUPPORTED_TOOLSETS = ["think"] as const;
-export const PLANNED_TOOLSETS = ["mcp", "background_agents"] as const;
+export const SUPPORTED_PROVIDERS = ["openai", "anthropic", "amazon-bedrock"] as const;
+export const PLANNED_PROVIDERS = [] as const;
+export const SUPPORTED_TOOLSETS = ["think", "mcp", "background_agents"] as const;
 
 /**
  * Keys of Docker's agent runtime config that are accepted. Those this service does not use are
@@ -85,7 +84,26 @@ const ModelEntrySchema = z.looseObject({
   token_key: z.string().min(1).optional(),
 });
 
-const ToolsetSchema = z.looseObject({ type: z.string().min(1) });
+const ToolsetSchema = z.looseObject({
+  type: z.string().min(1),
+  remote: z
+    .looseObject({
+      url: z.string().min(1),
+      transport_type: z.enum(["streamable", "streamable-http", "sse"]).optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  tools: z.array(z.string().min(1)).optional(),
+});
+
+/** A toolset as the runner uses it. */
+export interface ToolsetSpec {
+  type: string;
+  /** `mcp`: the remote server (url and headers may hold `${env.NAME}`). */
+  remote?: { url: string; transport_type?: string | undefined; headers?: Record<string, string> | undefined };
+  /** `mcp`: only these tools of the server. */
+  tools?: string[] | undefined;
+}
 
 const AgentEntrySchema = z.looseObject({
   model: z.string().min(1),
@@ -120,7 +138,7 @@ export interface AgentSpec {
   instruction: string;
   model: ModelSpec;
   sub_agents: string[];
-  toolsets: { type: string }[];
+  toolsets: ToolsetSpec[];
   max_iterations: number;
 }
 
@@ -226,6 +244,12 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
         });
       }
       for (const [i, ts] of (agent.toolsets ?? []).entries()) {
+        if (ts.type === "mcp" && !ts.remote) {
+          problems.push({
+            path: `agents.${name}.toolsets.${i}`,
+            reason: `agent "${name}" uses an mcp toolset without remote.url; only remote MCP servers (remote: {url, transport_type, headers}) are supported`,
+          });
+        }
         if (!(SUPPORTED_TOOLSETS as readonly string[]).includes(ts.type)) {
           problems.push({
             path: `agents.${name}.toolsets.${i}.type`,
@@ -242,7 +266,13 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
         model,
         sub_agents: agent.sub_agents ?? [],
         // Toolsets of agents that are never dispatched (the orchestrator's own) are ignored.
-        toolsets: dispatchable.has(name) ? (agent.toolsets ?? []).map((t) => ({ type: t.type })) : [],
+        toolsets: dispatchable.has(name)
+          ? (agent.toolsets ?? []).map((t) => ({
+              type: t.type,
+              ...(t.remote ? { remote: t.remote } : {}),
+              ...(t.tools ? { tools: t.tools } : {}),
+            }))
+          : [],
         max_iterations: agent.max_iterations ?? DEFAULT_MAX_ITERATIONS,
       };
     }

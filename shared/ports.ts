@@ -80,6 +80,8 @@ export interface TaskRepository {
     fields?: { error?: string; result?: string },
   ): Promise<{ moved: true; task: TaskRecord } | { moved: false; current: TaskRecord | null }>;
   flush(input: FlushInput): Promise<FlushOutcome>;
+  /** Records that `childId` was started by `parentId` (nested dispatch). */
+  addChild(tenantId: string, parentId: string, childId: string): Promise<void>;
   getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null>;
   /** Chunks with seq > after, oldest first; reads only what it returns. */
   chunksAfter(tenantId: string, taskId: string, after: number, limit: number): Promise<Chunk[]>;

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import type { ProviderCredentials } from "../../shared/adapters/models/model-factory.js";
+import { assertModelEndpoint } from "../../shared/adapters/models/model-factory.js";
 import type { AgentSpec, ModelSpec } from "../../shared/agent-config.js";
 import { headUtf8 } from "../../shared/domain/chunk.js";
 import { addUsage, isFinished, type TaskRecord } from "../../shared/domain/task.js";
 import type { ConversationMessage, ModelClient, TaskRepository } from "../../shared/ports.js";
-import type { Limits, TenantDirectory } from "../../shared/tenants.js";
-import { toolboxFor } from "../../shared/toolsets/registry.js";
+import type { Tenant, TenantDirectory } from "../../shared/tenants.js";
+import { openToolbox } from "../../shared/toolsets/registry.js";
+import type { TaskService } from "../../shared/use-cases/task-service.js";
 import { OutputWriter } from "./output-writer.js";
 
 /** The input Step Functions passes to the runner Lambda (see shared/state-machine/definition.ts). */
@@ -35,6 +37,8 @@ export interface RunnerSettings {
   flushBytes: number;
   /** Largest tool result kept in a `tool_result` chunk. */
   toolResultChunkBytes: number;
+  /** Limit on connecting to a remote MCP server and on each of its tool calls. */
+  mcpTimeoutMs: number;
 }
 
 export const DEFAULT_RUNNER_SETTINGS: RunnerSettings = {
@@ -42,6 +46,7 @@ export const DEFAULT_RUNNER_SETTINGS: RunnerSettings = {
   flushIntervalMs: 1000,
   flushBytes: 16 * 1024,
   toolResultChunkBytes: 4 * 1024,
+  mcpTimeoutMs: 60_000,
 };
 
 export interface RunnerDeps {
@@ -49,6 +54,10 @@ export interface RunnerDeps {
   tenants: TenantDirectory;
   createModel: (spec: ModelSpec, credentials: ProviderCredentials) => ModelClient;
   settings: RunnerSettings;
+  /** The use cases, for the `background_agents` toolset (nested dispatch). */
+  service?: TaskService;
+  /** Whether remote MCP servers may resolve to loopback/private/link-local addresses. */
+  allowPrivateNetwork?: boolean;
   /** Where the raw cause of a failed step is logged (it is never shown to clients). */
   log?: { error(message: string, fields?: Record<string, unknown>): void };
   /** Sees every writer a step uses (benchmarks count writes through it). */
@@ -87,7 +96,7 @@ export async function runAgentStep(deps: RunnerDeps, input: StepInput): Promise<
     if (!moved.moved) return { ...out, done: true };
     task = moved.task;
   }
-  const done = await runTurns(deps, task, agent, tenant.limits, tenant.credentials);
+  const done = await runTurns(deps, task, agent, tenant);
   return { ...out, done };
 }
 
@@ -114,15 +123,25 @@ async function runTurns(
   deps: RunnerDeps,
   task: TaskRecord,
   agent: AgentSpec,
-  limits: Limits,
-  credentials: ProviderCredentials,
+  tenant: Tenant,
 ): Promise<boolean> {
+  const { limits, credentials } = tenant;
   const { max_task_seconds: maxTaskSeconds, max_output_bytes: maxOutputBytes } = limits;
   const stepStart = Date.now();
   const deadline = Date.parse(task.started_at ?? task.created_at) + maxTaskSeconds * 1000;
   const timeLimitError = `time limit reached: the task ran longer than max_task_seconds (${maxTaskSeconds} s)`;
-  const model = deps.createModel(agent.model, credentials); // a missing secret fails here, before any work
-  const toolbox = toolboxFor(agent);
+  // A missing secret or a refused endpoint fails here, before any work.
+  await assertModelEndpoint(agent.model, credentials, deps.allowPrivateNetwork ?? false);
+  const model = deps.createModel(agent.model, credentials);
+  const toolbox = await openToolbox(agent, {
+    tenant,
+    task,
+    service: deps.service,
+    allowPrivateNetwork: deps.allowPrivateNetwork ?? false,
+    mcpTimeoutMs: deps.settings.mcpTimeoutMs,
+    // A nested wait may block only for what is left of this step's budget (and of the task's time).
+    maxWaitSeconds: () => (Math.min(stepStart + deps.settings.budgetMs, deadline) - Date.now()) / 1000,
+  });
   const checkpoint = await deps.repo.getCheckpoint(task.tenant_id, task.id);
   const messages = checkpoint?.messages ?? initialMessages(agent, task);
   let turns = checkpoint?.turns ?? 0;
@@ -232,6 +251,7 @@ async function runTurns(
   } finally {
     ended = true;
     clearTimeout(timer);
+    await toolbox.close();
   }
 }
 

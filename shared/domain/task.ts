@@ -92,7 +92,12 @@ export interface TaskRecord extends Task {
   depth: number;
   /** Task that started this one, when a sub-agent dispatched it. */
   parent_id: string | null;
+  /** Tasks this one started (nested dispatch), oldest first. */
+  children?: string[];
 }
+
+/** Nesting limit of background agents starting background agents (SPEC §6). */
+export const MAX_DEPTH = 3;
 
 /** Runtime so far (running) or in total (finished), in milliseconds. */
 export function runtimeMs(task: Task, now: Date = new Date()): number {

@@ -103,6 +103,7 @@ export class TaskService {
       }
       throw err;
     }
+    if (req.parent) await this.repo.addChild(req.tenant.id, req.parent.id, record.id);
     try {
       await this.executions.start({ tenantId: record.tenant_id, taskId: record.id });
     } catch (err) {
@@ -125,10 +126,25 @@ export class TaskService {
     return found.task;
   }
 
-  async get(tenant: Tenant, taskId: string): Promise<TaskRecord> {
+  /**
+   * A task of the tenant. With `parentId` (a sub-agent using the tools), only the tasks that parent
+   * started: any other ID is answered exactly like a missing one.
+   */
+  async get(tenant: Tenant, taskId: string, parentId?: string): Promise<TaskRecord> {
     const task = await this.repo.get(tenant.id, taskId, true);
-    if (!task) throw new TaskNotFoundError(taskId);
+    if (!task || (parentId !== undefined && task.parent_id !== parentId)) throw new TaskNotFoundError(taskId);
     return task;
+  }
+
+  /** The tasks a task started, newest first. */
+  async children(tenant: Tenant, parentId: string): Promise<TaskRecord[]> {
+    const parent = await this.repo.get(tenant.id, parentId, true);
+    const ids = parent?.children ?? [];
+    const found = await this.repo.getMany(tenant.id, ids);
+    return ids
+      .map((id) => found.get(id))
+      .filter((t): t is TaskRecord => t !== undefined)
+      .reverse();
   }
 
   list(tenant: Tenant, query: { status?: TaskStatus; agent?: string; limit: number; cursor?: string }) {
@@ -169,12 +185,35 @@ export class TaskService {
     return { text, omitted: Math.max(0, task.output_bytes - shown) };
   }
 
-  async stop(tenant: Tenant, taskId: string): Promise<TaskRecord> {
+  async stop(tenant: Tenant, taskId: string, parentId?: string): Promise<TaskRecord> {
+    if (parentId !== undefined) await this.get(tenant, taskId, parentId);
     const moved = await this.repo.transition(tenant.id, taskId, "stopped");
     if (!moved.moved) {
       if (!moved.current) throw new TaskNotFoundError(taskId);
       throw new TaskNotRunningError(taskId, moved.current.status);
     }
+    await this.stopExecution(tenant, taskId);
+    await this.stopChildren(tenant, moved.task);
+    return moved.task;
+  }
+
+  /** Stopping a parent stops every task it started that is still pending or running, and theirs. */
+  private async stopChildren(tenant: Tenant, parent: TaskRecord): Promise<void> {
+    if (!parent.children?.length) return;
+    const children = await this.repo.getMany(tenant.id, parent.children);
+    for (const child of children.values()) {
+      if (isFinished(child.status)) continue;
+      const moved = await this.repo.transition(tenant.id, child.id, "stopped", {
+        error: "stopped with its parent task",
+      });
+      if (moved.moved) {
+        await this.stopExecution(tenant, child.id);
+        await this.stopChildren(tenant, moved.task);
+      }
+    }
+  }
+
+  private async stopExecution(tenant: Tenant, taskId: string): Promise<void> {
     // The stop is recorded: the running step notices it at its next flush. StopExecution ends the
     // execution itself; if it fails, the step still ends at its next flush.
     try {
@@ -185,7 +224,6 @@ export class TaskService {
         error: String(err),
       });
     }
-    return moved.task;
   }
 
   async wait(

@@ -6,9 +6,9 @@ import { InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
 import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
 import { type Limits, LimitsSchema } from "../tenants.js";
 
-export const TenantIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "tenant IDs are 2-63 lowercase letters, digits and dashes");
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const TENANT_ID_RULE = "tenant IDs are 2-63 lowercase letters, digits and dashes";
+export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE);
 export const SecretNameSchema = z
   .string()
   .regex(

@@ -26,9 +26,13 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
+/** A reply, or a function that makes one from the request (e.g. to echo an ID from a tool result). */
+export type ScriptedReply = FakeReply | ((request: RecordedRequest) => FakeReply);
+
 export class FakeOpenAI {
   readonly requests: RecordedRequest[] = [];
   private queue: FakeReply[] = [];
+  private byModel = new Map<string, ScriptedReply[]>();
   private fallback: FakeReply = { text: "ok" };
   private server: Server;
   url = "";
@@ -49,6 +53,12 @@ export class FakeOpenAI {
     return this;
   }
 
+  /** Replies for the next requests that name this model (agents on different models run concurrently). */
+  enqueueFor(model: string, ...replies: ScriptedReply[]): this {
+    this.byModel.set(model, [...(this.byModel.get(model) ?? []), ...replies]);
+    return this;
+  }
+
   setFallback(reply: FakeReply): this {
     this.fallback = reply;
     return this;
@@ -56,6 +66,7 @@ export class FakeOpenAI {
 
   reset(): void {
     this.queue = [];
+    this.byModel.clear();
     this.requests.length = 0;
     this.fallback = { text: "ok" };
   }
@@ -83,7 +94,9 @@ export class FakeOpenAI {
       if (!res.writableFinished) record.aborted = true;
       record.endedAt = Date.now();
     });
-    const reply = this.queue.shift() ?? this.fallback;
+    const scripted = this.byModel.get(record.body.model)?.shift();
+    const reply =
+      (typeof scripted === "function" ? scripted(record) : scripted) ?? this.queue.shift() ?? this.fallback;
     if (reply.status) {
       res
         .writeHead(reply.status, { "content-type": "application/json" })

@@ -71,7 +71,7 @@ agents:
     toolsets:
       - type: shell
   coder:
-    model: anthropic/claude
+    model: gemini/gemini-2.5-pro
     harness:
       type: claude-code
 `);
@@ -88,7 +88,7 @@ agents:
         { path: "agents.coder.harness", reason: expect.stringContaining("not yet supported") },
         {
           path: "agents.coder.model",
-          reason: expect.stringContaining('provider not yet supported "anthropic"'),
+          reason: 'unknown provider "gemini"; supported providers: openai, anthropic, amazon-bedrock',
         },
       ]),
     );

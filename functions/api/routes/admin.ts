@@ -3,6 +3,8 @@ import { InvalidRequestError } from "../../../shared/domain/errors.js";
 import { LimitsPatchSchema, LimitsSchema } from "../../../shared/tenants.js";
 import {
   CallerNameSchema,
+  TENANT_ID_PATTERN,
+  TENANT_ID_RULE,
   type TenantAdmin,
   TenantIdSchema,
 } from "../../../shared/use-cases/tenant-admin.js";
@@ -31,7 +33,13 @@ const TenantObject = z
 const KeyObject = z
   .object({ key_id: z.string(), callers: z.array(z.string()).nullable(), created_at: z.string() })
   .openapi("ApiKey");
-const TenantParam = z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in: "path" } }) });
+// Built from @hono/zod-openapi's own z (not the shared schema) so .openapi() exists whatever loads first.
+const TenantParam = z.object({
+  id: z
+    .string()
+    .regex(TENANT_ID_PATTERN, TENANT_ID_RULE)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 const ConfigText = z
   .string()
   .min(1)

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { headUtf8 } from "../../../shared/domain/chunk.js";
 import { DomainError, InvalidArgumentsError } from "../../../shared/domain/errors.js";
-import { isFinished, toPublicTask } from "../../../shared/domain/task.js";
+import { isFinished, MAX_DEPTH, toPublicTask } from "../../../shared/domain/task.js";
 import type { Tenant } from "../../../shared/tenants.js";
 import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../../../shared/use-cases/task-service.js";
 import { DEFAULT_WAIT_SECONDS, TOOL_SPECS, type ToolName } from "./definitions.js";
@@ -20,6 +20,23 @@ export interface ToolContext {
   caller: string;
   service: TaskService;
   signal?: AbortSignal;
+  /**
+   * Set when a sub-agent uses the tools (nested dispatch): what it starts is its child, and it
+   * sees, waits for and stops only its own children.
+   */
+  parent?: { id: string; depth: number };
+  /** Caps `wait` (a sub-agent's step has a time budget). */
+  maxWaitSeconds?: number;
+}
+
+export class NestingLimitError extends DomainError {
+  readonly code = "agent_not_allowed";
+  readonly httpStatus = 403;
+  constructor() {
+    super(
+      `maximum nesting depth (${MAX_DEPTH}) reached: a background agent at this depth cannot start another`,
+    );
+  }
 }
 
 const LIST_TOOL_LIMIT = 50;
@@ -66,39 +83,53 @@ async function dispatch(name: ToolName, rawArgs: unknown, ctx: ToolContext): Pro
   switch (name) {
     case "run_background_agent": {
       const args = parseToolArgs(name, rawArgs);
+      if (ctx.parent && ctx.parent.depth + 1 > MAX_DEPTH) throw new NestingLimitError();
       const { task } = await service.run({
         tenant,
         caller: ctx.caller,
         agent: args.agent,
         task: args.task,
         expected_output: args.expected_output,
+        parent: ctx.parent,
       });
       const pub = toPublicTask(task);
       return ok(runText(pub), pub);
     }
     case "list_background_agents": {
       parseToolArgs(name, rawArgs);
+      if (ctx.parent) {
+        const tasks = (await service.children(tenant, ctx.parent.id)).map(toPublicTask);
+        return ok(listText(tasks, false), { tasks });
+      }
       const page = await service.list(tenant, { limit: LIST_TOOL_LIMIT });
       const tasks = page.tasks.map(toPublicTask);
       return ok(listText(tasks, page.nextCursor !== null), { tasks });
     }
     case "view_background_agent": {
       const args = parseToolArgs(name, rawArgs);
-      const record = await service.get(tenant, args.task_id);
+      const record = await service.get(tenant, args.task_id, ctx.parent?.id);
       const task = toPublicTask(record);
+      const children = record.children?.length
+        ? (await service.children(tenant, record.id)).map((c) => ({
+            id: c.id,
+            agent: c.agent,
+            status: c.status,
+          }))
+        : [];
+      const structured = children.length ? { ...task, children } : task;
       if (task.status === "completed") {
         const full = task.result ?? "";
         const text = headUtf8(full, RESULT_BYTES);
         const omitted = Buffer.byteLength(full) - Buffer.byteLength(text);
-        return ok(viewText(task, { result: { text, omitted } }), task);
+        return ok(viewText(task, { result: { text, omitted }, children }), structured);
       }
-      if (isFinished(task.status)) return ok(viewText(task, {}), task);
+      if (isFinished(task.status)) return ok(viewText(task, { children }), structured);
       const recent = await service.recentOutput(tenant, record, VIEW_OUTPUT_BYTES);
-      return ok(viewText(task, { recent }), task);
+      return ok(viewText(task, { recent, children }), structured);
     }
     case "stop_background_agent": {
       const args = parseToolArgs(name, rawArgs);
-      const task = toPublicTask(await service.stop(tenant, args.task_id));
+      const task = toPublicTask(await service.stop(tenant, args.task_id, ctx.parent?.id));
       return ok(stopText(task.id), task);
     }
     case "wait_background_agents": {

@@ -25,6 +25,8 @@ export function listText(tasks: Task[], more: boolean): string {
 }
 
 export interface ViewBody {
+  /** Tasks this one started (nested dispatch). */
+  children?: { id: string; agent: string; status: string }[];
   /** Output so far (running) — the newest part, bounded. */
   recent?: { text: string; omitted: number };
   /** Final result (completed), bounded. */
@@ -32,7 +34,10 @@ export interface ViewBody {
 }
 
 export function viewText(task: Task, body: ViewBody): string {
-  const head = `Task ID: ${task.id}\nAgent: ${task.agent}\nStatus: ${task.status}\nRuntime: ${formatRuntime(runtimeMs(task))}\n--- Output ---\n`;
+  const children = body.children?.length
+    ? `Children: ${body.children.map((c) => `${c.id} (${c.agent}, ${c.status})`).join(", ")}\n`
+    : "";
+  const head = `Task ID: ${task.id}\nAgent: ${task.agent}\nStatus: ${task.status}\nRuntime: ${formatRuntime(runtimeMs(task))}\n${children}--- Output ---\n`;
   switch (task.status) {
     case "completed": {
       const r = body.result ?? { text: task.result ?? "", omitted: 0 };

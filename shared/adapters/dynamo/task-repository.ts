@@ -86,6 +86,7 @@ const TASK_ATTRS = [
   "metadata",
   "depth",
   "parent_id",
+  "children",
 ] as const;
 
 const TaskItemSchema = z.object({
@@ -113,6 +114,7 @@ const TaskItemSchema = z.object({
   metadata: z.record(z.string(), z.string()),
   depth: z.number(),
   parent_id: z.string().nullable(),
+  children: z.array(z.string()).optional(),
 });
 
 function toRecord(item: Item): TaskRecord {
@@ -506,6 +508,18 @@ export class DynamoTaskRepository implements TaskRepository {
       return { ok: false, reason: "superseded" };
     }
     return { ok: true, lastSeq: seq };
+  }
+
+  async addChild(tenantId: string, parentId: string, childId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.task(tenantId, parentId),
+        UpdateExpression: "SET children = list_append(if_not_exists(children, :empty), :child)",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":empty": [], ":child": [childId] },
+      }),
+    );
   }
 
   async getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null> {
