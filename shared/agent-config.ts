@@ -117,7 +117,9 @@ const AgentEntrySchema = z.looseObject({
 
 const ConfigFileSchema = z.looseObject({
   version: z.union([z.string(), z.number()]).optional(),
-  agents: z.record(z.string().min(1), AgentEntrySchema),
+  agents: z
+    .record(z.string().min(1), AgentEntrySchema)
+    .refine((agents) => Object.keys(agents).length > 0, "at least one agent is needed"),
   models: z.record(z.string().min(1), ModelEntrySchema).optional(),
 });
 
@@ -161,7 +163,7 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
 export function parseAgentConfig(yamlText: string): AgentConfig {
   let raw: unknown;
   try {
-    raw = parseYaml(yamlText);
+    raw = parseYaml(yamlText, { logLevel: "error" });
   } catch (err) {
     const reason = err instanceof YAMLParseError ? err.message.split("\n")[0] : "not valid YAML";
     throw new InvalidConfigError([{ path: "(root)", reason: reason ?? "not valid YAML" }]);

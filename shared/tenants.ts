@@ -5,6 +5,9 @@ import type { AgentConfig } from "./agent-config.js";
 /** No tenant's max_task_seconds can exceed this; the state machine's own time-out sits just above it. */
 export const MAX_TASK_SECONDS_CEILING = 86_400;
 
+/** A task's text and expected output live in one DynamoDB item (400 KB at most) with its result. */
+export const MAX_TASK_BYTES_CEILING = 200 * 1024;
+
 /** Per-tenant limits (SPEC §7) with their defaults. */
 export const LimitsSchema = z.strictObject({
   max_running_tasks: z.number().int().min(1).max(10_000).default(20),
@@ -19,7 +22,7 @@ export const LimitsSchema = z.strictObject({
     .number()
     .int()
     .min(16)
-    .max(1024 * 1024)
+    .max(MAX_TASK_BYTES_CEILING)
     .default(100 * 1024),
   retention_days: z.number().int().min(1).max(3650).default(30),
 });

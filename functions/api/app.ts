@@ -15,7 +15,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const KNOWN_ROUTES: [RegExp, string[]][] = [
   [/^\/healthz$/, ["GET"]],
   [/^\/openapi\.json$/, ["GET"]],
-  [/^\/mcp$/, ["POST", "GET", "DELETE"]],
+  [/^\/mcp$/, ["POST"]],
   [/^\/v1\/tools$/, ["GET"]],
   [/^\/v1\/tools\/[^/]+$/, ["POST"]],
   [/^\/v1\/tasks$/, ["GET", "POST"]],

@@ -104,7 +104,7 @@ export class TaskTooLargeError extends DomainError {
   readonly code = "task_too_large";
   readonly httpStatus = 413;
   constructor(bytes: number, limit: number) {
-    super(`task text is ${bytes} bytes; the limit is ${limit} bytes (max_task_bytes)`);
+    super(`task text (with expected_output) is ${bytes} bytes; the limit is ${limit} bytes (max_task_bytes)`);
   }
 }
 

@@ -3,14 +3,28 @@ import { subAgentsOf } from "../agent-config.js";
 import { byteLength, type Chunk, headUtf8 } from "../domain/chunk.js";
 import {
   AgentNotAllowedError,
+  ConcurrencyLimitError,
   ExecutionStartError,
   IdempotencyConflictError,
   TaskNotFoundError,
   TaskNotRunningError,
   TaskTooLargeError,
 } from "../domain/errors.js";
-import { emptyUsage, isFinished, newTaskId, type TaskRecord, type TaskStatus } from "../domain/task.js";
-import type { Executions, TaskRepository } from "../ports.js";
+import {
+  emptyUsage,
+  isFinished,
+  newTaskId,
+  TaskIdSchema,
+  type TaskRecord,
+  type TaskStatus,
+} from "../domain/task.js";
+
+/** Only well-formed IDs are looked up; any other is answered like a missing task. */
+function isTaskId(id: string): boolean {
+  return TaskIdSchema.safeParse(id).success;
+}
+
+import { type Executions, type MetricsSink, NO_METRICS, type TaskRepository } from "../ports.js";
 import type { Tenant } from "../tenants.js";
 
 export interface RunRequest {
@@ -54,16 +68,22 @@ export class TaskService {
     private readonly repo: TaskRepository,
     private readonly executions: Executions,
     private readonly log: Logger,
-    private readonly options: { waitPollMs: number } = { waitPollMs: 500 },
+    private readonly options: { waitPollMs: number; metrics?: MetricsSink } = { waitPollMs: 500 },
   ) {}
+
+  private get metrics(): MetricsSink {
+    return this.options.metrics ?? NO_METRICS;
+  }
 
   /** Starts a task; `created` is false when an Idempotency-Key matched an earlier request. */
   async run(req: RunRequest): Promise<{ task: TaskRecord; created: boolean }> {
     const allowed = subAgentsOf(req.tenant.config, req.caller);
     if (!allowed.includes(req.agent)) throw new AgentNotAllowedError(req.agent, allowed);
-    const bytes = byteLength(req.task);
-    if (bytes > req.tenant.limits.max_task_bytes)
+    // The task and its expected output together: both are the sub-agent's goal, and both live in the task item.
+    const bytes = byteLength(req.task) + byteLength(req.expected_output ?? "");
+    if (bytes > req.tenant.limits.max_task_bytes) {
       throw new TaskTooLargeError(bytes, req.tenant.limits.max_task_bytes);
+    }
     if (req.idempotency) {
       const earlier = await this.replay(req.tenant.id, req.idempotency);
       if (earlier) return { task: earlier, created: false };
@@ -97,6 +117,7 @@ export class TaskService {
         ...(req.idempotency ? { idempotency: req.idempotency } : {}),
       });
     } catch (err) {
+      if (err instanceof ConcurrencyLimitError) this.metrics.count("TasksRefusedConcurrencyLimit");
       if (err instanceof IdempotencyKeyTakenError && req.idempotency) {
         const earlier = await this.replay(req.tenant.id, req.idempotency);
         if (earlier) return { task: earlier, created: false };
@@ -113,6 +134,7 @@ export class TaskService {
       });
       throw new ExecutionStartError(`task ${record.id} could not be started; it was marked failed`);
     }
+    this.metrics.count("TasksStarted");
     return { task: record, created: true };
   }
 
@@ -131,6 +153,7 @@ export class TaskService {
    * started: any other ID is answered exactly like a missing one.
    */
   async get(tenant: Tenant, taskId: string, parentId?: string): Promise<TaskRecord> {
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(taskId);
     const task = await this.repo.get(tenant.id, taskId, true);
     if (!task || (parentId !== undefined && task.parent_id !== parentId)) throw new TaskNotFoundError(taskId);
     return task;
@@ -186,12 +209,14 @@ export class TaskService {
   }
 
   async stop(tenant: Tenant, taskId: string, parentId?: string): Promise<TaskRecord> {
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(taskId);
     if (parentId !== undefined) await this.get(tenant, taskId, parentId);
     const moved = await this.repo.transition(tenant.id, taskId, "stopped");
     if (!moved.moved) {
       if (!moved.current) throw new TaskNotFoundError(taskId);
       throw new TaskNotRunningError(taskId, moved.current.status);
     }
+    this.metrics.count("TasksStopped");
     await this.stopExecution(tenant, taskId);
     await this.stopChildren(tenant, moved.task);
     return moved.task;
@@ -232,6 +257,8 @@ export class TaskService {
     timeoutSeconds: number,
     signal?: AbortSignal,
   ): Promise<WaitResult> {
+    const malformed = taskIds.find((id) => !isTaskId(id));
+    if (malformed !== undefined) throw new TaskNotFoundError(malformed);
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
       const found = await this.repo.getMany(tenant.id, taskIds);

@@ -17,6 +17,9 @@ export const SecretNameSchema = z
   );
 export const CallerNameSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "not an agent name");
 
+/** All of a tenant's secrets, as JSON, fit in one DynamoDB item with room to spare. */
+export const MAX_SECRETS_BYTES = 64 * 1024;
+
 export interface TenantView {
   id: string;
   config: string;
@@ -103,7 +106,11 @@ export class TenantAdmin {
       if (!SecretNameSchema.safeParse(name).success)
         throw new InvalidRequestError(`invalid secret name: ${name}`);
     }
-    const blob = this.keys.encrypt(JSON.stringify(secrets), secretsContext(id));
+    const plain = JSON.stringify(secrets);
+    if (Buffer.byteLength(plain) > MAX_SECRETS_BYTES) {
+      throw new InvalidRequestError(`a tenant's secrets are at most ${MAX_SECRETS_BYTES} bytes in total`);
+    }
+    const blob = this.keys.encrypt(plain, secretsContext(id));
     await this.store.putSecrets(id, blob, names);
     this.onChange(id);
     return { names };

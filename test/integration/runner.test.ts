@@ -233,6 +233,19 @@ describe("time budgets and limits", () => {
     }
   });
 
+  it("keeps at most 128 KiB of the result on the task; the output chunks have all of it", async () => {
+    const big = "r".repeat(200 * 1024);
+    fake.enqueue({ text: [big.slice(0, 100 * 1024), big.slice(100 * 1024)] });
+    const task = await h.run("worker", "a huge answer");
+    const done = await h.waitForStatus(task.id, "completed");
+    expect(done.result?.startsWith("r".repeat(128 * 1024))).toBe(true);
+    expect(done.result).toContain(
+      `[result cut: ${72 * 1024} more bytes; GET /v1/tasks/${task.id}/output has the whole output]`,
+    );
+    const chunks = await h.allChunks(task.id);
+    expect(chunks.map((c) => c.text).join("")).toBe(big);
+  });
+
   it("max_task_seconds fails a task that runs too long", async () => {
     const short = await startHarness({ fake, limits: { max_task_seconds: 1 } });
     try {

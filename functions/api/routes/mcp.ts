@@ -16,6 +16,11 @@ export function mcpRoutes(deps: ApiDeps) {
   const app = new Hono<ApiEnv>();
 
   app.post("/mcp", async (c) => {
+    // The SDK answers an empty JSON-RPC batch with 202; JSON-RPC calls it an invalid request.
+    const body: unknown = await c.req.json().catch(() => undefined);
+    if (Array.isArray(body) && body.length === 0) {
+      return errorResponse(c, 400, "invalid_request", "an empty JSON-RPC batch is not a valid request");
+    }
     const tenant = c.get("tenant");
     const caller = c.get("caller");
     const server = new Server(
@@ -51,16 +56,17 @@ export function mcpRoutes(deps: ApiDeps) {
     });
     await server.connect(transport);
     try {
-      return await transport.handleRequest(c.req.raw);
+      return await transport.handleRequest(c.req.raw, body === undefined ? undefined : { parsedBody: body });
     } finally {
       void server.close();
     }
   });
 
   // Stateless: no standalone SSE stream and no sessions to delete.
-  app.on(["GET", "DELETE"], "/mcp", (c) =>
-    errorResponse(c, 405, "method_not_allowed", "this MCP endpoint is stateless: use POST"),
-  );
+  app.on(["GET", "DELETE"], "/mcp", (c) => {
+    c.header("Allow", "POST");
+    return errorResponse(c, 405, "method_not_allowed", "this MCP endpoint is stateless: use POST");
+  });
 
   return app;
 }

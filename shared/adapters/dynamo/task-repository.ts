@@ -51,13 +51,14 @@ export interface TaskRepositoryOptions {
   now?: () => Date;
 }
 
-const CursorSchema = z.object({
-  pk: z.string(),
-  sk: z.string(),
-  gsi1pk: z.string().optional(),
-  gsi1sk: z.string().optional(),
-  gsi2pk: z.string().optional(),
-  gsi2sk: z.string().optional(),
+const CursorKey = z.string().min(1).max(1024);
+const CursorSchema = z.strictObject({
+  pk: CursorKey,
+  sk: z.literal("TASK"),
+  gsi1pk: CursorKey.optional(),
+  gsi1sk: CursorKey.optional(),
+  gsi2pk: CursorKey.optional(),
+  gsi2sk: CursorKey.optional(),
 });
 
 const CheckpointItemSchema = z.object({
@@ -259,9 +260,16 @@ export class DynamoTaskRepository implements TaskRepository {
     } catch {
       throw new InvalidRequestError("cursor is not valid: pass next_cursor from an earlier page unchanged");
     }
+    // A cursor is the last key of a page: exactly the table and index keys of a task of this tenant.
     const expected = status ? keys.byStatus(tenantId, status) : keys.byTenant(tenantId);
-    const actual = status ? parsed.gsi2pk : parsed.gsi1pk;
-    if (actual !== expected) {
+    const [indexPk, indexSk] = status ? [parsed.gsi2pk, parsed.gsi2sk] : [parsed.gsi1pk, parsed.gsi1sk];
+    const other = status ? [parsed.gsi1pk, parsed.gsi1sk] : [parsed.gsi2pk, parsed.gsi2sk];
+    if (
+      indexPk !== expected ||
+      indexSk === undefined ||
+      other.some((v) => v !== undefined) ||
+      !parsed.pk.startsWith(`TENANT#${tenantId}#TASK#`)
+    ) {
       throw new InvalidRequestError("cursor does not belong to this listing: pass next_cursor unchanged");
     }
     return parsed;
