@@ -123,3 +123,11 @@ export interface ModelClient {
 }
 
 export type Clock = () => Date;
+
+/** Business metrics (CloudWatch via Powertools in the cloud; nothing locally). */
+export interface MetricsSink {
+  count(name: string, value?: number): void;
+  bytes(name: string, value: number): void;
+}
+
+export const NO_METRICS: MetricsSink = { count: () => {}, bytes: () => {} };

@@ -10,10 +10,14 @@ import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
+import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
 import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
-import { createLogger } from "../../shared/logger.js";
+
+/** Logger, metrics and tracer: once per cold start. */
+const powertools = createPowertools("bga-api");
+
 import { ServiceKeys } from "../../shared/security/service-secret.js";
 import { DEFAULT_LIMITS } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
@@ -45,7 +49,7 @@ async function buildApp() {
     throw new ConfigError(`invalid environment:\n${lines.join("\n")}`);
   }
   const cloud = parsed.data;
-  const log = createLogger(env.BGA_LOG_LEVEL, "bga-api");
+  const log = powertools.log;
   // The session token and the extension's port, from the environment Lambda and the layer set.
   const secrets = LambdaExtensionSecrets.fromEnv();
   const [adminToken, serviceSecret] = await Promise.all([
@@ -60,7 +64,11 @@ async function buildApp() {
   // The generated value is 64 letters and digits; ServiceKeys refuses fewer than 32 bytes.
   const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
 
-  const { doc } = createDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
+  const { doc } = createDocumentClient({
+    region: env.AWS_REGION,
+    endpoint: env.BGA_DYNAMODB_ENDPOINT,
+    instrument: (client) => powertools.tracer.captureAWSv3Client(client),
+  });
   const repo = new DynamoTaskRepository(doc, {
     tableName: env.BGA_TABLE_NAME,
     retentionDays: DEFAULT_LIMITS.retention_days,
@@ -71,10 +79,10 @@ async function buildApp() {
   const directory = new DynamoTenantDirectory(store, serviceKeys);
   const tenantAdmin = new TenantAdmin(store, serviceKeys, (id) => directory.invalidate(id));
   const executions = new SfnExecutions(
-    new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+    powertools.tracer.captureAWSv3Client(new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 })),
     cloud.BGA_STATE_MACHINE_ARN,
   );
-  const service = new TaskService(repo, executions, log, { waitPollMs: 1000 });
+  const service = new TaskService(repo, executions, log, { waitPollMs: 1000, metrics: powertools.sink });
   return createApp({
     service,
     tenants: directory,
@@ -97,13 +105,19 @@ function app(): Promise<ApiApp> {
   return built;
 }
 
-const startupLog = createLogger("error", "bga-api");
+const startupLog = powertools.log;
 const entry = new Hono();
 entry.onError((err, c) => {
   startupLog.error("the API could not start", { error: String(err) });
   return errorResponse(c, 503, "unavailable", "the service is starting or misconfigured; try again shortly");
 });
-entry.all("*", async (c) => (await app()).fetch(c.req.raw, c.env));
+entry.all("*", async (c) => {
+  try {
+    return await (await app()).fetch(c.req.raw, c.env);
+  } finally {
+    powertools.flush(); // this request's metrics (an SSE stream's are counted when it starts)
+  }
+});
 
 /** Lambda entry point, streamed (SSE) over a Function URL with invoke mode RESPONSE_STREAM. */
 export const handler = streamHandle(entry);

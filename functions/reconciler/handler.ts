@@ -1,9 +1,12 @@
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
+import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { loadEnv } from "../../shared/config.js";
-import { createLogger } from "../../shared/logger.js";
 import { DEFAULT_LIMITS } from "../../shared/tenants.js";
 import { type ReconcileOutcome, reconcileExecution } from "./reconcile.js";
+
+/** Logger, metrics and tracer: once per cold start. */
+const powertools = createPowertools("bga-reconciler");
 
 let cached: ((event: unknown) => Promise<ReconcileOutcome>) | undefined;
 
@@ -15,8 +18,12 @@ let cached: ((event: unknown) => Promise<ReconcileOutcome>) | undefined;
 export async function handler(event: unknown): Promise<ReconcileOutcome> {
   if (!cached) {
     const env = loadEnv();
-    const log = createLogger(env.BGA_LOG_LEVEL, "bga-reconciler");
-    const { doc } = createDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
+    const log = powertools.log;
+    const { doc } = createDocumentClient({
+      region: env.AWS_REGION,
+      endpoint: env.BGA_DYNAMODB_ENDPOINT,
+      instrument: (client) => powertools.tracer.captureAWSv3Client(client),
+    });
     const repo = new DynamoTaskRepository(doc, {
       tableName: env.BGA_TABLE_NAME,
       retentionDays: DEFAULT_LIMITS.retention_days,
@@ -24,5 +31,11 @@ export async function handler(event: unknown): Promise<ReconcileOutcome> {
     });
     cached = (e) => reconcileExecution({ repo, log }, e);
   }
-  return cached(event);
+  try {
+    const outcome = await cached(event);
+    if (outcome.action === "failed") powertools.sink.count("TasksFailedByReconciler");
+    return outcome;
+  } finally {
+    powertools.flush();
+  }
 }

@@ -5,10 +5,14 @@ import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-reposito
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { createModelClient } from "../../shared/adapters/models/model-factory.js";
+import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
 import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
-import { createLogger } from "../../shared/logger.js";
+
+/** Logger, metrics and tracer: once per cold start. */
+const powertools = createPowertools("bga-runner");
+
 import { ServiceKeys } from "../../shared/security/service-secret.js";
 import { DEFAULT_LIMITS, type TenantDirectory } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
@@ -62,8 +66,12 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
     throw new ConfigError(`invalid environment:\n${lines.join("\n")}`);
   }
   const cloud = parsed.data;
-  const log = createLogger(env.BGA_LOG_LEVEL, "bga-runner");
-  const { doc } = createDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
+  const log = powertools.log;
+  const { doc } = createDocumentClient({
+    region: env.AWS_REGION,
+    endpoint: env.BGA_DYNAMODB_ENDPOINT,
+    instrument: (client) => powertools.tracer.captureAWSv3Client(client),
+  });
   const repo = new DynamoTaskRepository(doc, {
     tableName: env.BGA_TABLE_NAME,
     retentionDays: DEFAULT_LIMITS.retention_days,
@@ -97,6 +105,7 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
     settings: { ...DEFAULT_RUNNER_SETTINGS, budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
     allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
     ...(service ? { service } : {}),
+    metrics: powertools.sink,
     log,
   });
 }
@@ -106,5 +115,9 @@ let cached: ((event: unknown) => Promise<StepOutput>) | undefined;
 /** Lambda entry point. Configuration is read and checked once per cold start. */
 export async function handler(event: unknown): Promise<StepOutput> {
   cached ??= buildStepHandler();
-  return cached(event);
+  try {
+    return await cached(event);
+  } finally {
+    powertools.flush();
+  }
 }

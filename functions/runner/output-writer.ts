@@ -37,6 +37,8 @@ export class OutputWriter {
   outputBytes: number;
   usage: Usage;
   halt: Halt | null = null;
+  /** How this writer ended the task, once a finishing write succeeded. */
+  finished: "completed" | "failed" | null = null;
   /** Number of store writes this writer made (for benchmarks). */
   writes = 0;
 
@@ -128,6 +130,7 @@ export class OutputWriter {
     }
     this.lastSeq = outcome.lastSeq;
     this.outputBytes += bytes;
+    if (finish) this.finished = finish.status;
     this.options.onWrite?.();
     if (finish && finish !== extra.finish) this.setHalt({ kind: "output_limit" });
     return true;

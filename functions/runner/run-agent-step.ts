@@ -4,7 +4,13 @@ import { assertModelEndpoint } from "../../shared/adapters/models/model-factory.
 import type { AgentSpec, ModelSpec } from "../../shared/agent-config.js";
 import { headUtf8 } from "../../shared/domain/chunk.js";
 import { addUsage, isFinished, type TaskRecord } from "../../shared/domain/task.js";
-import type { ConversationMessage, ModelClient, TaskRepository } from "../../shared/ports.js";
+import {
+  type ConversationMessage,
+  type MetricsSink,
+  type ModelClient,
+  NO_METRICS,
+  type TaskRepository,
+} from "../../shared/ports.js";
 import type { Tenant, TenantDirectory } from "../../shared/tenants.js";
 import { openToolbox } from "../../shared/toolsets/registry.js";
 import type { TaskService } from "../../shared/use-cases/task-service.js";
@@ -60,6 +66,8 @@ export interface RunnerDeps {
   allowPrivateNetwork?: boolean;
   /** Where the raw cause of a failed step is logged (it is never shown to clients). */
   log?: { error(message: string, fields?: Record<string, unknown>): void };
+  /** Business metrics: model and tool calls, output bytes, tasks completed and failed. */
+  metrics?: MetricsSink;
   /** Sees every writer a step uses (benchmarks count writes through it). */
   onWriter?: (writer: OutputWriter) => void;
 }
@@ -75,9 +83,10 @@ export async function runAgentStep(deps: RunnerDeps, input: StepInput): Promise<
       error: input.error,
       cause: input.cause,
     });
-    await deps.repo.transition(input.tenant_id, input.task_id, "failed", {
+    const moved = await deps.repo.transition(input.tenant_id, input.task_id, "failed", {
       error: describeFailure(input.error, input.cause),
     });
+    if (moved.moved) deps.metrics?.count("TasksFailed");
     return { ...out, done: true };
   }
   let task = await deps.repo.get(input.tenant_id, input.task_id, true);
@@ -201,7 +210,10 @@ async function runTurns(
       }
       if (turns >= agent.max_iterations) {
         writer.add({ kind: "status", text: `[max_iterations (${agent.max_iterations}) reached]` });
-        await writer.finish({ status: "completed", result: lastAssistantText(messages) });
+        await writer.finish({
+          status: "completed",
+          result: storedResult(lastAssistantText(messages), task.id),
+        });
         return true;
       }
       if (turnsThisStep > 0 && Date.now() - stepStart >= deps.settings.budgetMs) {
@@ -221,7 +233,10 @@ async function runTurns(
       turnsThisStep += 1;
       if (result.toolCalls.length === 0) {
         messages.push({ role: "assistant", content: result.text });
-        await writer.finish({ status: "completed", result: result.text || lastAssistantText(messages) });
+        await writer.finish({
+          status: "completed",
+          result: storedResult(result.text || lastAssistantText(messages), task.id),
+        });
         return true;
       }
       messages.push({
@@ -252,7 +267,24 @@ async function runTurns(
     ended = true;
     clearTimeout(timer);
     await toolbox.close();
+    const metrics = deps.metrics ?? NO_METRICS;
+    metrics.count("ModelCalls", writer.usage.model_calls - task.usage.model_calls);
+    metrics.count("ToolCalls", writer.usage.tool_calls - task.usage.tool_calls);
+    metrics.count("InputTokens", writer.usage.input_tokens - task.usage.input_tokens);
+    metrics.count("OutputTokens", writer.usage.output_tokens - task.usage.output_tokens);
+    metrics.bytes("OutputBytes", writer.outputBytes - task.output_bytes);
+    if (writer.finished) metrics.count(writer.finished === "completed" ? "TasksCompleted" : "TasksFailed");
   }
+}
+
+/** The result kept on the task item (DynamoDB items hold 400 KB); the output chunks have all of it. */
+export const MAX_STORED_RESULT_BYTES = 128 * 1024;
+
+function storedResult(text: string, taskId: string): string {
+  const head = headUtf8(text, MAX_STORED_RESULT_BYTES);
+  if (head.length === text.length) return text;
+  const left = Buffer.byteLength(text) - Buffer.byteLength(head);
+  return `${head}\n[result cut: ${left} more bytes; GET /v1/tasks/${taskId}/output has the whole output]`;
 }
 
 function cut(text: string, max: number): string {

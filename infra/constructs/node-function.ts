@@ -8,6 +8,7 @@ import {
   ParamsAndSecretsLayerVersion,
   ParamsAndSecretsVersions,
   Runtime,
+  Tracing,
 } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -109,8 +110,14 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     timeout: props.timeout ?? Duration.seconds(30),
     role,
     logGroup,
+    // X-Ray: Lambda's own segments, plus the AWS SDK calls Powertools' tracer captures.
+    tracing: Tracing.ACTIVE,
     // Stack traces of the minified bundle point into the TypeScript sources.
-    environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+    environment: {
+      NODE_OPTIONS: "--enable-source-maps",
+      POWERTOOLS_METRICS_NAMESPACE: "BackgroundAgents",
+      ...props.environment,
+    },
     ...(props.paramsAndSecrets ? { paramsAndSecrets: props.paramsAndSecrets } : {}),
     ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
     projectRoot: REPO_ROOT,
@@ -145,6 +152,12 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
   Validations.of(fn).acknowledge({
     id: "AwsSolutions-L1",
     reason: "Node.js 22 is the runtime the project targets and tests on; a newer one is a deliberate upgrade",
+  });
+  // Active tracing adds xray:PutTraceSegments / PutTelemetryRecords, which have no resource-level
+  // permissions: the only `*` resource these roles hold (bare `*` grants are refused in nag.ts).
+  Validations.of(role).acknowledge({
+    id: "AwsSolutions-IAM5[Resource::*]",
+    reason: "X-Ray PutTraceSegments and PutTelemetryRecords support only Resource '*'",
   });
   return fn;
 }
