@@ -14,6 +14,8 @@ export type StepHandler = (event: unknown) => Promise<unknown>;
 export interface LocalExecutionsOptions {
   handler: StepHandler;
   definition?: Partial<StateMachineDefinitionProps>;
+  /** Run this ASL document instead (e.g. the one `cdk synth` put in the template). */
+  definitionDocument?: Record<string, unknown>;
   /** Seconds between retries of a failed step (overrides the definition's backoff, e.g. 0 in tests). */
   retryIntervalMs?: number;
   onEnd?: (taskId: string, outcome: { ok: boolean; error?: string }) => void;
@@ -30,10 +32,11 @@ export class LocalExecutions implements Executions {
   private readonly running = new Map<string, { abort: () => void; result: Promise<unknown> }>();
 
   constructor(private readonly options: LocalExecutionsOptions) {
-    const definition = stateMachineDefinition({
-      runnerFunctionArn: LOCAL_RUNNER_ARN,
-      ...options.definition,
-    }) as unknown as StateMachineDefinition;
+    const definition = (options.definitionDocument ??
+      stateMachineDefinition({
+        runnerFunctionArn: LOCAL_RUNNER_ARN,
+        ...options.definition,
+      })) as unknown as StateMachineDefinition;
     this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   }
 

@@ -57,6 +57,8 @@ export interface LocalRuntimeOptions {
   /** Use these executions instead of the local state machine (e.g. real Step Functions). */
   executions?: Executions;
   onWriter?: RunnerDeps["onWriter"];
+  /** Run this ASL document instead of the shared definition (e.g. the synthesized one). */
+  stateMachineDocument?: Record<string, unknown>;
   /** Whether remote MCP servers may be on loopback/private addresses (default true locally). */
   allowPrivateNetwork?: boolean;
 }
@@ -110,6 +112,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const stepHandler = createStepHandler(runnerDeps);
   const local = new LocalExecutions({
     handler: stepHandler,
+    ...(options.stateMachineDocument ? { definitionDocument: options.stateMachineDocument } : {}),
     ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
     onEnd: (taskId, outcome) => {
       if (!outcome.ok) log.warn("execution ended with an error", { task_id: taskId, error: outcome.error });

@@ -80,8 +80,10 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function call(method: string, path: string, token?: string, body?: unknown) {
-  const stream = new PassThrough() as PassThrough & { meta?: { statusCode: number } };
+async function call(method: string, path: string, token?: string, body?: unknown, raw = false) {
+  const stream = new PassThrough() as PassThrough & {
+    meta?: { statusCode: number; headers?: Record<string, string> };
+  };
   const chunks: Buffer[] = [];
   stream.on("data", (c: Buffer) => chunks.push(c));
   const host = "abc.lambda-url.us-east-1.on.aws";
@@ -106,8 +108,15 @@ async function call(method: string, path: string, token?: string, body?: unknown
     stream,
     {},
   );
+  // A streamed body (SSE) may still be flowing when the handler's promise settles.
+  if (!stream.writableFinished) await once(stream, "finish");
   const text = Buffer.concat(chunks).toString("utf8");
-  return { status: stream.meta?.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  return {
+    status: stream.meta?.statusCode,
+    headers: stream.meta?.headers,
+    text,
+    json: !raw && text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
 }
 
 describe("the cloud handlers", () => {
@@ -152,5 +161,18 @@ describe("the cloud handlers", () => {
     });
     expect(await repo.get("acme", task.id, true)).toMatchObject({ status: "completed", result: "hi" });
     expect(fake.requests.at(-1)?.headers.authorization).toBe("Bearer sk-acme-own-key");
+    lastTaskId = task.id;
+  });
+
+  it("stream a task's events over SSE through the Function URL's response stream", async () => {
+    const res = await call("GET", `/v1/tasks/${lastTaskId}/events`, apiKey, undefined, true);
+    expect(res.status).toBe(200);
+    expect(res.headers?.["content-type"]).toContain("text/event-stream");
+    expect(res.text).toContain('event: status\ndata: {"status":"completed"');
+    expect(res.text).toMatch(
+      /event: chunk\ndata: \{"seq":1,"kind":"text","text":"hi","at":"[^"]+"\}\nid: 1\n\n$/,
+    );
   });
 });
+
+let lastTaskId = "";

@@ -156,32 +156,41 @@ export function tasksRoutes(deps: ApiDeps) {
     const first = await service.get(tenant, id); // 404 before the stream starts
     const lastEventId = Number.parseInt(c.req.header("last-event-id") ?? "0", 10);
     let after = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : 0;
-    return streamSSE(c, async (stream) => {
-      let aborted = false;
-      stream.onAbort(() => {
-        aborted = true;
-      });
-      let status = first.status;
-      await stream.writeSSE({ event: "status", data: JSON.stringify({ status, task: toPublicTask(first) }) });
-      while (!aborted) {
-        const page = await service.output(tenant, id, after, 500);
-        for (const chunk of page.chunks) {
-          await stream.writeSSE({ id: String(chunk.seq), event: "chunk", data: JSON.stringify(chunk) });
-          after = chunk.seq;
+    return streamSSE(
+      c,
+      async (stream) => {
+        let aborted = false;
+        stream.onAbort(() => {
+          aborted = true;
+        });
+        let status = first.status;
+        await stream.writeSSE({
+          event: "status",
+          data: JSON.stringify({ status, task: toPublicTask(first) }),
+        });
+        while (!aborted) {
+          const page = await service.output(tenant, id, after, 500);
+          for (const chunk of page.chunks) {
+            await stream.writeSSE({ id: String(chunk.seq), event: "chunk", data: JSON.stringify(chunk) });
+            after = chunk.seq;
+          }
+          if (page.status !== status) {
+            status = page.status;
+            const task = await service.get(tenant, id);
+            await stream.writeSSE({
+              event: "status",
+              data: JSON.stringify({ status, task: toPublicTask(task) }),
+            });
+          }
+          // The status was read before the chunks: finished + an empty page means nothing more comes.
+          if (isFinished(page.status) && page.chunks.length === 0) break;
+          if (page.chunks.length < 500) await stream.sleep(deps.ssePollMs);
         }
-        if (page.status !== status) {
-          status = page.status;
-          const task = await service.get(tenant, id);
-          await stream.writeSSE({
-            event: "status",
-            data: JSON.stringify({ status, task: toPublicTask(task) }),
-          });
-        }
-        // The status was read before the chunks: finished + an empty page means nothing more comes.
-        if (isFinished(page.status) && page.chunks.length === 0) break;
-        if (page.chunks.length < 500) await stream.sleep(deps.ssePollMs);
-      }
-    });
+      },
+      async (err) => {
+        deps.log.error("SSE stream ended by an error", { task_id: id, error: String(err) });
+      },
+    );
   });
 
   return app;

@@ -1,0 +1,71 @@
+import { randomUUID } from "node:crypto";
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { BackgroundAgentsStack } from "../../infra/stacks/background-agents-stack.js";
+import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { isFinished } from "../../shared/domain/task.js";
+import { createLogger } from "../../shared/logger.js";
+import { FakeOpenAI } from "../support/fake-openai.js";
+import { testConfig } from "../support/harness.js";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** The state machine document exactly as `cdk synth` writes it, with the runner's ARN filled in. */
+function synthesizedDefinition(): Record<string, unknown> {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new BackgroundAgentsStack(app, "BackgroundAgents-synth", { stage: "test" });
+  const [sm] = Object.values(Template.fromStack(stack).findResources("AWS::StepFunctions::StateMachine"));
+  const body = (sm as { Properties: { DefinitionString: { "Fn::Join": [string, Json[]] } } }).Properties
+    .DefinitionString;
+  const text = body["Fn::Join"][1]
+    .map((part) =>
+      typeof part === "string" ? part : "arn:aws:lambda:us-east-1:123456789012:function:runner",
+    )
+    .join("");
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+let fake: FakeOpenAI;
+let runtime: LocalRuntime;
+const KEY = "synth-key-0123456789abcdef";
+
+beforeAll(async () => {
+  fake = await new FakeOpenAI().start();
+  runtime = await createLocalRuntime({
+    dynamodbEndpoint: inject("dynamodbEndpoint"),
+    tableName: `bga-synth-${randomUUID()}`,
+    defaultTenant: { config: testConfig(fake.url), apiKey: KEY, env: {} },
+    stateMachineDocument: synthesizedDefinition(),
+    retryIntervalMs: 10,
+    modelMaxRetries: 0,
+    log: createLogger("silent"),
+  });
+});
+afterAll(async () => {
+  await runtime.close();
+  await fake.close();
+});
+
+describe("the synthesized state machine", () => {
+  it("runs locally against the same step handler as npm start: tool turns, a crash retried, done", async () => {
+    fake.enqueue(
+      { text: "thinking. ", toolCalls: [{ name: "think", arguments: '{"thought":"a"}' }] },
+      { text: ["cut ", "off"], delayMs: 150, dropAfter: 1 },
+      { text: "answer from the synthesized definition" },
+    );
+    const res = await runtime.app.request("/v1/tasks", {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ agent: "thinker", task: "go" }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    let task = await runtime.repo.get("default", id);
+    for (let i = 0; i < 500 && task && !isFinished(task.status); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      task = await runtime.repo.get("default", id);
+    }
+    expect(task).toMatchObject({ status: "completed", result: "answer from the synthesized definition" });
+    expect(fake.requests).toHaveLength(3);
+  });
+});
