@@ -1,6 +1,6 @@
-import { formatRuntime } from "../functions/api/tools/texts.js";
 import type { Chunk } from "../shared/domain/chunk.js";
 import { runtimeMs, type Task } from "../shared/domain/task.js";
+import { formatRuntime } from "../shared/tools/texts.js";
 import type { WaitItem } from "./schemas.js";
 
 /** Text for people. (`--json` bypasses all of this and prints what the server returned.) */

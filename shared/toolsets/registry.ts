@@ -1,9 +1,9 @@
-import { callTool } from "../../functions/api/tools/call-tool.js";
-import { isToolName, TOOL_DEFINITIONS } from "../../functions/api/tools/definitions.js";
 import type { AgentSpec } from "../agent-config.js";
 import type { TaskRecord } from "../domain/task.js";
 import type { ToolDefinitionForModel } from "../ports.js";
 import type { Tenant } from "../tenants.js";
+import { callTool } from "../tools/call-tool.js";
+import { isToolName, TOOL_DEFINITIONS } from "../tools/definitions.js";
 import type { TaskService } from "../use-cases/task-service.js";
 import { openMcpToolset } from "./mcp.js";
 import { runThink, THINK_TOOL } from "./think.js";

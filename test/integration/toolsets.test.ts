@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { callTool } from "../../functions/api/tools/call-tool.js";
 import { createLocalRuntime } from "../../local/runtime.js";
 import { isFinished, type Task } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
+import { callTool } from "../../shared/tools/call-tool.js";
 import { openMcpToolset } from "../../shared/toolsets/mcp.js";
 import { FakeOpenAI, type RecordedRequest } from "../support/fake-openai.js";
 import { ADMIN_TOKEN, type Harness, startHarness } from "../support/harness.js";

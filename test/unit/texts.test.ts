@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatRuntime, listText, viewText } from "../../functions/api/tools/texts.js";
 import { emptyUsage, type Task } from "../../shared/domain/task.js";
+import { formatRuntime, listText, viewText } from "../../shared/tools/texts.js";
 
 const base: Task = {
   id: "agent_task_AAAAAAAAAAAAAAAAAAAAAA",

@@ -3,10 +3,10 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import { DomainError, NotFoundError } from "../../../shared/domain/errors.js";
+import { callTool, toolError } from "../../../shared/tools/call-tool.js";
+import { isToolName, TOOL_DEFINITIONS } from "../../../shared/tools/definitions.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
 import { errorResponse } from "../errors.js";
-import { callTool, toolError } from "../tools/call-tool.js";
-import { isToolName, TOOL_DEFINITIONS } from "../tools/definitions.js";
 
 /**
  * MCP over Streamable HTTP, stateless: a new server and transport for every request, JSON

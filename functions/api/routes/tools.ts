@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { NotFoundError } from "../../../shared/domain/errors.js";
+import { callTool, parseToolArgs } from "../../../shared/tools/call-tool.js";
+import { isToolName, TOOL_DEFINITIONS, TOOL_NAMES } from "../../../shared/tools/definitions.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
 import { CallToolResultObject, ErrorSchema, errorResponses, ToolDefinitionObject } from "../schemas.js";
-import { callTool, parseToolArgs } from "../tools/call-tool.js";
-import { isToolName, TOOL_DEFINITIONS, TOOL_NAMES } from "../tools/definitions.js";
 import { validationHook } from "../validation.js";
 
 const listTools = createRoute({

@@ -1,4 +1,4 @@
-import { runtimeMs, type Task } from "../../../shared/domain/task.js";
+import { runtimeMs, type Task } from "../domain/task.js";
 
 /** The texts the tools return (SPEC §3). Pure functions of the facts. */
 

@@ -1,9 +1,9 @@
 import type { z } from "zod";
-import { headUtf8 } from "../../../shared/domain/chunk.js";
-import { DomainError, InvalidArgumentsError } from "../../../shared/domain/errors.js";
-import { isFinished, MAX_DEPTH, toPublicTask } from "../../../shared/domain/task.js";
-import type { Tenant } from "../../../shared/tenants.js";
-import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../../../shared/use-cases/task-service.js";
+import { headUtf8 } from "../domain/chunk.js";
+import { DomainError, InvalidArgumentsError } from "../domain/errors.js";
+import { isFinished, MAX_DEPTH, toPublicTask } from "../domain/task.js";
+import type { Tenant } from "../tenants.js";
+import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../use-cases/task-service.js";
 import { DEFAULT_WAIT_SECONDS, TOOL_SPECS, type ToolName } from "./definitions.js";
 import { listText, runText, stopText, viewText } from "./texts.js";
 
