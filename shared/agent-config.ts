@@ -82,6 +82,7 @@ const ModelEntrySchema = z.looseObject({
   max_tokens: z.number().int().positive().optional(),
   temperature: z.number().min(0).max(2).optional(),
   token_key: z.string().min(1).optional(),
+  provider_opts: z.looseObject({ region: z.string().min(1).optional() }).optional(),
 });
 
 const ToolsetSchema = z.looseObject({
@@ -132,6 +133,8 @@ export interface ModelSpec {
   temperature?: number;
   /** Name of the secret that holds the provider's API key (default: the provider's usual variable). */
   token_key?: string;
+  /** amazon-bedrock: the AWS region (from `provider_opts.region`; default AWS_REGION). */
+  region?: string;
 }
 
 export interface AgentSpec {
@@ -183,6 +186,7 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
           ...(named.max_tokens ? { max_tokens: named.max_tokens } : {}),
           ...(named.temperature !== undefined ? { temperature: named.temperature } : {}),
           ...(named.token_key ? { token_key: named.token_key } : {}),
+          ...(named.provider_opts?.region ? { region: named.provider_opts.region } : {}),
         }
       : ref.includes("/")
         ? { provider: ref.slice(0, ref.indexOf("/")), model: ref.slice(ref.indexOf("/") + 1) }

@@ -51,6 +51,7 @@ export function createModelClient(
         ...(spec.base_url ? { endpoint: resolveEnvRefs(spec.base_url, credentials) } : {}),
         ...(spec.max_tokens ? { maxTokens: spec.max_tokens } : {}),
         ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+        ...(spec.region ? { region: spec.region } : {}),
         ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
       });
     default:
