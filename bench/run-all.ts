@@ -1,6 +1,8 @@
 import "../local/polyfills.js";
 import { cpus } from "node:os";
 import { startEmbeddedDynamo } from "../local/embedded-dynamodb.js";
+import { benchBundle } from "./bundle.js";
+import { benchCost } from "./cost.js";
 import { benchOutputLatency } from "./output-latency.js";
 import { benchOverhead } from "./overhead.js";
 import { heading, label, printTable, type SummaryRow } from "./support.js";
@@ -11,14 +13,22 @@ import { benchWrites } from "./writes.js";
  * Runs the benchmarks and prints their figures. Nothing here fails on a timing: targets are shown
  * next to the figures with a PASS/MISS label for information only.
  *
- *   npx tsx bench/run-all.ts                      # all four
- *   npx tsx bench/run-all.ts overhead transitions # a selection (overhead, writes, transitions, output)
+ *   npx tsx bench/run-all.ts                      # all six
+ *   npx tsx bench/run-all.ts overhead transitions # a selection (overhead, writes, transitions, output, bundle, cost)
  */
-const BENCHES: Record<string, (endpoint: string) => Promise<SummaryRow[]>> = {
-  overhead: (e) => benchOverhead(e),
-  writes: (e) => benchWrites(e),
-  transitions: (e) => benchTransitions(e),
-  output: (e) => benchOutputLatency(e),
+interface Bench {
+  run: (endpoint: string) => Promise<SummaryRow[]>;
+  /** Whether it needs DynamoDB Local (started once, only if a selected bench does). */
+  dynamo: boolean;
+}
+
+const BENCHES: Record<string, Bench> = {
+  overhead: { run: (e) => benchOverhead(e), dynamo: true },
+  writes: { run: (e) => benchWrites(e), dynamo: true },
+  transitions: { run: (e) => benchTransitions(e), dynamo: true },
+  output: { run: (e) => benchOutputLatency(e), dynamo: true },
+  bundle: { run: () => benchBundle(), dynamo: false },
+  cost: { run: (e) => benchCost(e), dynamo: true },
 };
 
 async function main(): Promise<void> {
@@ -34,16 +44,16 @@ async function main(): Promise<void> {
   console.log(
     `Background Agents Cloud benchmarks: node ${process.version}, ${cpus().length} CPU(s), ${cpus()[0]?.model ?? "?"}`,
   );
-  const dynamo = await startEmbeddedDynamo();
-  console.log(`DynamoDB Local (in memory) at ${dynamo.endpoint}`);
+  const dynamo = selected.some((n) => BENCHES[n]?.dynamo) ? await startEmbeddedDynamo() : undefined;
+  if (dynamo) console.log(`DynamoDB Local (in memory) at ${dynamo.endpoint}`);
   const summary: SummaryRow[] = [];
   try {
     for (const name of selected) {
-      const run = BENCHES[name];
-      if (!run) continue;
+      const bench = BENCHES[name];
+      if (!bench) continue;
       const t0 = Date.now();
       try {
-        summary.push(...(await run(dynamo.endpoint)));
+        summary.push(...(await bench.run(dynamo?.endpoint ?? "")));
       } catch (err) {
         console.error(`bench ${name} failed:`, err);
         summary.push({ bench: `${name}: ERROR`, measured: String(err), target: "-", pass: false });
@@ -52,12 +62,12 @@ async function main(): Promise<void> {
       console.log(`(${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   } finally {
-    await dynamo.stop();
+    await dynamo?.stop();
   }
   heading("Summary (targets are informational)");
   printTable(
     ["bench", "measured", "target", "result"],
-    summary.map((r) => [r.bench, r.measured, r.target, label(r.pass)]),
+    summary.map((r) => [r.bench, r.measured, r.target, r.info ? "info" : label(r.pass)]),
   );
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -1,6 +1,12 @@
 import "../local/polyfills.js";
 import { randomUUID } from "node:crypto";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../local/runtime.js";
 import { parseAgentConfig } from "../shared/agent-config.js";
@@ -44,6 +50,13 @@ export interface BenchRuntimeOptions {
   runner?: LocalRuntimeOptions["runner"];
   executions?: LocalRuntimeOptions["executions"];
   onWriter?: LocalRuntimeOptions["onWriter"];
+  /**
+   * Keep the tenant (config, API key) in the table and look it up through DynamoTenantDirectory,
+   * as the deployed API and runner do, instead of the in-memory SingleTenantDirectory.
+   */
+  tenantsInTable?: boolean;
+  /** How often `wait` polls the store; the local default is 250 ms, the deployed API uses 1000. */
+  waitPollMs?: number;
 }
 
 export interface BenchRuntime {
@@ -60,20 +73,20 @@ export interface BenchRuntime {
 export async function startBenchRuntime(options: BenchRuntimeOptions): Promise<BenchRuntime> {
   const fake = await new FakeOpenAI().start();
   const tableName = `bga-bench-${randomUUID()}`;
-  const tenants = new SingleTenantDirectory({
-    config: parseAgentConfig(benchConfig(fake.url)),
-    apiKey: API_KEY,
-    env: {},
-  });
+  const config = benchConfig(fake.url);
+  const tenantOptions: Pick<LocalRuntimeOptions, "tenants" | "defaultTenant"> = options.tenantsInTable
+    ? { defaultTenant: { id: TENANT_ID, config, apiKey: API_KEY, env: {} } }
+    : { tenants: new SingleTenantDirectory({ config: parseAgentConfig(config), apiKey: API_KEY, env: {} }) };
   const runtime = await createLocalRuntime({
     dynamodbEndpoint: options.dynamodbEndpoint,
     tableName,
-    tenants,
+    ...tenantOptions,
     log: createLogger("silent"),
     modelMaxRetries: 0,
     ...(options.runner ? { runner: options.runner } : {}),
     ...(options.executions ? { executions: options.executions } : {}),
     ...(options.onWriter ? { onWriter: options.onWriter } : {}),
+    ...(options.waitPollMs !== undefined ? { waitPollMs: options.waitPollMs } : {}),
   });
   const request = async (method: string, path: string, body?: unknown): Promise<Response> =>
     runtime.app.request(path, {
@@ -171,6 +184,8 @@ export interface SummaryRow {
   measured: string;
   target: string;
   pass: boolean;
+  /** A figure without a target: shown as `info`, not PASS/MISS. */
+  info?: boolean;
 }
 
 /** Prints rows as an aligned text table. */
@@ -202,24 +217,82 @@ const WRITE_OPERATIONS = new Set([
   "ExecuteTransaction",
 ]);
 
+/** DynamoDB API operations that take `ReturnConsumedCapacity`. */
+const CAPACITY_OPERATIONS = new Set([
+  ...WRITE_OPERATIONS,
+  "GetItem",
+  "Query",
+  "Scan",
+  "BatchGetItem",
+  "TransactGetItems",
+]);
+
+/** One request the proxy passed on, kept when it records (`WriteCountingProxyOptions.record`). */
+export interface ProxiedRequest {
+  /** The operation, from X-Amz-Target (`GetItem`, `TransactWriteItems`, …). */
+  op: string;
+  /** The request body (DynamoDB JSON) as sent upstream; undefined if it was not JSON. */
+  request: unknown;
+  /** The response body; undefined if it was not JSON. */
+  response: unknown;
+  status: number;
+  /** What the caller set in `phase` when the request arrived. */
+  phase: string;
+}
+
+export interface WriteCountingProxyOptions {
+  /** Keep every request and response body in `requests` (item counts, sizes, capacity). */
+  record?: boolean;
+  /**
+   * With `record`: add `ReturnConsumedCapacity: "INDEXES"` to every request that takes it, so the
+   * response says what the request consumed (table and indexes). Nothing else changes; the
+   * response body is passed on byte for byte.
+   */
+  returnConsumedCapacity?: boolean;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseJson(buffer: Buffer): unknown {
+  try {
+    return JSON.parse(buffer.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A pass-through HTTP proxy in front of DynamoDB Local that counts write requests by operation
- * (X-Amz-Target). An independent check of the writes the runner's OutputWriter reports.
+ * (X-Amz-Target). An independent check of the writes the runner's OutputWriter reports. With
+ * `record` it also keeps each request and response body (see WriteCountingProxyOptions).
  */
 export class WriteCountingProxy {
   readonly counts = new Map<string, number>();
+  readonly requests: ProxiedRequest[] = [];
+  /** A label stored with each recorded request. */
+  phase = "";
   private readonly server: Server;
+  private readonly target: URL;
   endpoint = "";
 
-  constructor(upstream: string) {
-    const target = new URL(upstream);
+  constructor(
+    upstream: string,
+    private readonly options: WriteCountingProxyOptions = {},
+  ) {
+    this.target = new URL(upstream);
     this.server = createServer((req, res) => {
       const op = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
       if (WRITE_OPERATIONS.has(op)) this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
+      if (this.options.record) {
+        void this.forwardRecorded(op, req, res);
+        return;
+      }
       const up = httpRequest(
         {
-          host: target.hostname,
-          port: target.port,
+          host: this.target.hostname,
+          port: this.target.port,
           method: req.method,
           path: req.url,
           headers: req.headers,
@@ -236,6 +309,50 @@ export class WriteCountingProxy {
     });
   }
 
+  /** Buffers the request (adding ReturnConsumedCapacity if asked) and the response, and records both. */
+  private async forwardRecorded(op: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const phase = this.phase;
+    const parts: Buffer[] = [];
+    for await (const part of req) parts.push(Buffer.isBuffer(part) ? part : Buffer.from(String(part)));
+    let body = Buffer.concat(parts);
+    let request = parseJson(body);
+    if (
+      this.options.returnConsumedCapacity &&
+      CAPACITY_OPERATIONS.has(op) &&
+      isRecord(request) &&
+      request.ReturnConsumedCapacity === undefined
+    ) {
+      request = { ...request, ReturnConsumedCapacity: "INDEXES" };
+      body = Buffer.from(JSON.stringify(request), "utf8");
+    }
+    const headers = { ...req.headers, "content-length": String(body.length) };
+    const up = httpRequest(
+      { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
+      (upRes) => {
+        const out: Buffer[] = [];
+        upRes.on("data", (d: Buffer) => out.push(d));
+        upRes.on("end", () => {
+          const raw = Buffer.concat(out);
+          const encoded =
+            upRes.headers["content-encoding"] && upRes.headers["content-encoding"] !== "identity";
+          this.requests.push({
+            op,
+            request,
+            response: encoded ? undefined : parseJson(raw),
+            status: upRes.statusCode ?? 0,
+            phase,
+          });
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(raw);
+        });
+      },
+    );
+    up.on("error", (err) => {
+      res.writeHead(502).end(String(err));
+    });
+    up.end(body);
+  }
+
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()));
     this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -244,6 +361,7 @@ export class WriteCountingProxy {
 
   reset(): void {
     this.counts.clear();
+    this.requests.length = 0;
   }
 
   get total(): number {
