@@ -16,7 +16,7 @@ import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
 import { createLogger, type StructuredLogger } from "../shared/logger.js";
 import type { Executions } from "../shared/ports.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
-import { DEFAULT_LIMITS, type Limits, type TenantDirectory } from "../shared/tenants.js";
+import type { Limits, TenantDirectory } from "../shared/tenants.js";
 import { TaskService } from "../shared/use-cases/task-service.js";
 import { TenantAdmin } from "../shared/use-cases/tenant-admin.js";
 import { LocalExecutions } from "./local-executions.js";
@@ -90,11 +90,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
       await tenantAdmin.patchLimits(defaultTenantId, options.defaultTenant.limits);
   }
   const tenants = options.tenants ?? directory;
-  const repo = new DynamoTaskRepository(doc, {
-    tableName: options.tableName,
-    retentionDays: DEFAULT_LIMITS.retention_days,
-    maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
-  });
+  const repo = new DynamoTaskRepository(doc, { tableName: options.tableName });
   const runnerDeps: RunnerDeps = {
     repo,
     tenants,

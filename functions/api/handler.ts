@@ -19,7 +19,6 @@ import { ConfigError, loadEnv } from "../../shared/config.js";
 const powertools = createPowertools("bga-api");
 
 import { ServiceKeys } from "../../shared/security/service-secret.js";
-import { DEFAULT_LIMITS } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
 import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 import { createApp } from "./app.js";
@@ -69,11 +68,7 @@ async function buildApp() {
     endpoint: env.BGA_DYNAMODB_ENDPOINT,
     instrument: (client) => powertools.tracer.captureAWSv3Client(client),
   });
-  const repo = new DynamoTaskRepository(doc, {
-    tableName: env.BGA_TABLE_NAME,
-    retentionDays: DEFAULT_LIMITS.retention_days,
-    maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
-  });
+  const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);
   // No processEnvTenantId: in the cloud nothing resolves from the server's environment (SPEC §6).
   const directory = new DynamoTenantDirectory(store, serviceKeys);

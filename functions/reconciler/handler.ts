@@ -2,7 +2,6 @@ import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { loadEnv } from "../../shared/config.js";
-import { DEFAULT_LIMITS } from "../../shared/tenants.js";
 import { type ReconcileOutcome, reconcileExecution } from "./reconcile.js";
 
 /** Logger, metrics and tracer: once per cold start. */
@@ -24,11 +23,7 @@ export async function handler(event: unknown): Promise<ReconcileOutcome> {
       endpoint: env.BGA_DYNAMODB_ENDPOINT,
       instrument: (client) => powertools.tracer.captureAWSv3Client(client),
     });
-    const repo = new DynamoTaskRepository(doc, {
-      tableName: env.BGA_TABLE_NAME,
-      retentionDays: DEFAULT_LIMITS.retention_days,
-      maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
-    });
+    const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
     cached = (e) => reconcileExecution({ repo, log }, e);
   }
   try {

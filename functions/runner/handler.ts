@@ -14,7 +14,7 @@ import { ConfigError, loadEnv } from "../../shared/config.js";
 const powertools = createPowertools("bga-runner");
 
 import { ServiceKeys } from "../../shared/security/service-secret.js";
-import { DEFAULT_LIMITS, type TenantDirectory } from "../../shared/tenants.js";
+import type { TenantDirectory } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
 import {
   DEFAULT_RUNNER_SETTINGS,
@@ -72,11 +72,7 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
     endpoint: env.BGA_DYNAMODB_ENDPOINT,
     instrument: (client) => powertools.tracer.captureAWSv3Client(client),
   });
-  const repo = new DynamoTaskRepository(doc, {
-    tableName: env.BGA_TABLE_NAME,
-    retentionDays: DEFAULT_LIMITS.retention_days,
-    maxTaskSeconds: DEFAULT_LIMITS.max_task_seconds,
-  });
+  const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   // The session token and the extension's port, from the environment Lambda and the layer set.
   const secrets = LambdaExtensionSecrets.fromEnv();
   // Each tenant's `${env.NAME}` and provider keys come from its own encrypted secrets, never

@@ -86,15 +86,16 @@ export const TaskSchema = z.object({
 export type Task = z.infer<typeof TaskSchema>;
 
 /** A task as stored: the public object plus what only the service needs. */
-export interface TaskRecord extends Task {
-  tenant_id: string;
+export const TaskRecordSchema = TaskSchema.extend({
+  tenant_id: z.string(),
   /** Nesting depth: 0 for a task started by a tenant's own orchestrator. */
-  depth: number;
+  depth: z.number().int(),
   /** Task that started this one, when a sub-agent dispatched it. */
-  parent_id: string | null;
+  parent_id: z.string().nullable(),
   /** Tasks this one started (nested dispatch), oldest first. */
-  children?: string[];
-}
+  children: z.array(z.string()).optional(),
+});
+export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
 /** Nesting limit of background agents starting background agents (SPEC §6). */
 export const MAX_DEPTH = 3;

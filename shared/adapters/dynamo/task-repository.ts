@@ -18,8 +18,8 @@ import {
   allowedSources,
   isFinished,
   type TaskRecord,
+  TaskRecordSchema,
   type TaskStatus,
-  TaskStatusSchema,
 } from "../../domain/task.js";
 import type {
   Checkpoint,
@@ -29,6 +29,7 @@ import type {
   NewTask,
   TaskRepository,
 } from "../../ports.js";
+import { DEFAULT_LIMITS } from "../../tenants.js";
 import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "./keys.js";
 
 type Item = Record<string, unknown>;
@@ -44,10 +45,10 @@ export class IdempotencyKeyTakenError extends Error {
 
 export interface TaskRepositoryOptions {
   tableName: string;
-  /** Days a finished task (and its output) is kept before DynamoDB TTL removes it. */
-  retentionDays: number;
-  /** Upper bound of a task's life, so chunks written while running expire after the task does. */
-  maxTaskSeconds: number;
+  /** Fallback retention for items written without the tenant's own (default: the default limit). */
+  retentionDays?: number;
+  /** Fallback task life for chunk expiry when a flush names none (default: the default limit). */
+  maxTaskSeconds?: number;
   now?: () => Date;
 }
 
@@ -67,59 +68,11 @@ const CheckpointItemSchema = z.object({
   last_seq: z.number(),
 });
 
-const TASK_ATTRS = [
-  "id",
-  "tenant_id",
-  "agent",
-  "caller",
-  "task",
-  "expected_output",
-  "status",
-  "created_at",
-  "started_at",
-  "ended_at",
-  "runtime_ms",
-  "result",
-  "error",
-  "usage",
-  "output_bytes",
-  "last_seq",
-  "metadata",
-  "depth",
-  "parent_id",
-  "children",
-] as const;
-
-const TaskItemSchema = z.object({
-  id: z.string(),
-  tenant_id: z.string(),
-  agent: z.string(),
-  caller: z.string(),
-  task: z.string(),
-  expected_output: z.string().nullable(),
-  status: TaskStatusSchema,
-  created_at: z.string(),
-  started_at: z.string().nullable(),
-  ended_at: z.string().nullable(),
-  runtime_ms: z.number().nullable(),
-  result: z.string().nullable(),
-  error: z.string().nullable(),
-  usage: z.object({
-    input_tokens: z.number(),
-    output_tokens: z.number(),
-    model_calls: z.number(),
-    tool_calls: z.number(),
-  }),
-  output_bytes: z.number(),
-  last_seq: z.number(),
-  metadata: z.record(z.string(), z.string()),
-  depth: z.number(),
-  parent_id: z.string().nullable(),
-  children: z.array(z.string()).optional(),
-});
+/** The attributes of a task item that make up the record (the rest are keys and bookkeeping). */
+const TASK_ATTRS = Object.keys(TaskRecordSchema.shape);
 
 function toRecord(item: Item): TaskRecord {
-  return TaskItemSchema.parse(item);
+  return TaskRecordSchema.parse(item);
 }
 
 function isConditionFailure(err: unknown, index: number): boolean {
@@ -133,11 +86,17 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | null {
 
 export class DynamoTaskRepository implements TaskRepository {
   private readonly now: () => Date;
+  private readonly options: Required<Omit<TaskRepositoryOptions, "now">>;
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly options: TaskRepositoryOptions,
+    options: TaskRepositoryOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.options = {
+      tableName: options.tableName,
+      retentionDays: options.retentionDays ?? DEFAULT_LIMITS.retention_days,
+      maxTaskSeconds: options.maxTaskSeconds ?? DEFAULT_LIMITS.max_task_seconds,
+    };
   }
 
   private get table(): string {
