@@ -1,5 +1,5 @@
 import { App, Tags, Validations } from "aws-cdk-lib";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { BackgroundAgentsStack, stackSettingsFromContext } from "./stacks/background-agents-stack.js";
 
 const app = new App();
@@ -14,4 +14,4 @@ Tags.of(app).add("project", "background-agents-cloud");
 Tags.of(app).add("stage", settings.stage);
 
 // cdk-nag 3 is a policy-validation plugin: an unacknowledged error finding fails the synth.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

@@ -149,10 +149,20 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
         : {}),
     },
   });
-  Validations.of(fn).acknowledge({
-    id: "AwsSolutions-L1",
-    reason: "Node.js 22 is the runtime the project targets and tests on; a newer one is a deliberate upgrade",
-  });
+  for (const id of ["AwsSolutions-L1", "Serverless-LambdaLatestVersion"]) {
+    Validations.of(fn).acknowledge({
+      id,
+      reason:
+        "Node.js 22 is the runtime the project targets and tests on; a newer one is a deliberate upgrade",
+    });
+  }
+  if (!props.deadLetterQueue) {
+    Validations.of(fn).acknowledge({
+      id: "Serverless-LambdaDLQ",
+      reason:
+        "Invoked synchronously (by Step Functions or the Function URL), where a dead-letter queue never applies; failures surface to the caller",
+    });
+  }
   // Active tracing adds xray:PutTraceSegments / PutTelemetryRecords, which have no resource-level
   // permissions: the only `*` resource these roles hold (bare `*` grants are refused in nag.ts).
   Validations.of(role).acknowledge({

@@ -1,6 +1,6 @@
 import { App, CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BackgroundAgentsStack } from "../../infra/stacks/background-agents-stack.js";
@@ -387,11 +387,14 @@ describe("monitoring", () => {
   });
 });
 
-describe("cdk-nag (AwsSolutions)", () => {
-  it("finds no unacknowledged error", () => {
+describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
+  it.each([
+    ["AwsSolutions", () => new AwsSolutionsChecks()],
+    ["Serverless", () => new ServerlessChecks()],
+  ])("%s finds no unacknowledged error", (_name, pack) => {
     // cdk-nag 3 is a policy-validation plugin: findings go to the validation report, not to
     // annotations, so they are collected by running the pack over the construct tree.
-    const report = new AwsSolutionsChecks().validateScope(app);
+    const report = pack().validateScope(app);
     const errors = report.violations
       .filter((v) => v.severity === "error")
       .map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(", ")}`);
