@@ -8,28 +8,31 @@ export const MAX_TASK_SECONDS_CEILING = 86_400;
 /** A task's text and expected output live in one DynamoDB item (400 KB at most) with its result. */
 export const MAX_TASK_BYTES_CEILING = 200 * 1024;
 
-/** Per-tenant limits (SPEC §7) with their defaults. */
-export const LimitsSchema = z.strictObject({
-  max_running_tasks: z.number().int().min(1).max(10_000).default(20),
-  max_task_seconds: z.number().int().min(1).max(MAX_TASK_SECONDS_CEILING).default(3600),
+/** Each limit and its range (no defaults: a PATCH must not reset what it does not name). */
+const LIMIT_FIELDS = {
+  max_running_tasks: z.number().int().min(1).max(10_000),
+  max_task_seconds: z.number().int().min(1).max(MAX_TASK_SECONDS_CEILING),
   max_output_bytes: z
     .number()
     .int()
     .min(1)
-    .max(1024 ** 3)
-    .default(10 * 1024 * 1024),
-  max_task_bytes: z
-    .number()
-    .int()
-    .min(16)
-    .max(MAX_TASK_BYTES_CEILING)
-    .default(100 * 1024),
-  retention_days: z.number().int().min(1).max(3650).default(30),
+    .max(1024 ** 3),
+  max_task_bytes: z.number().int().min(16).max(MAX_TASK_BYTES_CEILING),
+  retention_days: z.number().int().min(1).max(3650),
+};
+
+/** Per-tenant limits (SPEC §7) with their defaults. */
+export const LimitsSchema = z.strictObject({
+  max_running_tasks: LIMIT_FIELDS.max_running_tasks.default(20),
+  max_task_seconds: LIMIT_FIELDS.max_task_seconds.default(3600),
+  max_output_bytes: LIMIT_FIELDS.max_output_bytes.default(10 * 1024 * 1024),
+  max_task_bytes: LIMIT_FIELDS.max_task_bytes.default(100 * 1024),
+  retention_days: LIMIT_FIELDS.retention_days.default(30),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 export const DEFAULT_LIMITS: Limits = LimitsSchema.parse({});
-/** A PATCH of limits: any subset, each checked against its range. */
-export const LimitsPatchSchema = LimitsSchema.partial();
+/** A PATCH of limits: any subset, each checked against its range; what it does not name stays. */
+export const LimitsPatchSchema = z.strictObject(LIMIT_FIELDS).partial();
 
 export interface Tenant {
   id: string;

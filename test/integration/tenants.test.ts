@@ -61,8 +61,10 @@ describe("admin API", () => {
       { path: "agents.w.model", reason: expect.stringContaining('unknown model "nope"') },
     ]);
 
+    await admin("PATCH", "/v1/admin/tenants/acme/limits", { max_task_seconds: 120 });
     const limits = await admin("PATCH", "/v1/admin/tenants/acme/limits", { max_running_tasks: 3 });
-    expect(limits.json.tenant).toMatchObject({ limits: { max_running_tasks: 3, max_task_seconds: 3600 } });
+    // A PATCH changes only what it names.
+    expect(limits.json.tenant).toMatchObject({ limits: { max_running_tasks: 3, max_task_seconds: 120 } });
     expect((await admin("PATCH", "/v1/admin/tenants/acme/limits", { max_running_tasks: 0 })).status).toBe(
       400,
     );
