@@ -52,6 +52,7 @@ export interface LocalRuntimeOptions {
   /** Milliseconds between retries of a failed step; default: the definition's own backoff. */
   retryIntervalMs?: number;
   ssePollMs?: number;
+  sseKeepaliveMs?: number;
   waitPollMs?: number;
   log?: StructuredLogger;
   /** Use these executions instead of the local state machine (e.g. real Step Functions). */
@@ -124,6 +125,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     ...(options.tenants ? {} : { admin: { service: tenantAdmin, token: options.adminToken } }),
     log,
     ssePollMs: options.ssePollMs ?? 250,
+    ...(options.sseKeepaliveMs !== undefined ? { sseKeepaliveMs: options.sseKeepaliveMs } : {}),
     version: VERSION,
   });
 

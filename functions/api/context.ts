@@ -10,6 +10,8 @@ export interface ApiDeps {
   log: Logger;
   /** How often an SSE stream looks for new output. */
   ssePollMs: number;
+  /** Silence after which an SSE stream sends a keepalive comment (default 15 s). */
+  sseKeepaliveMs?: number;
   version: string;
 }
 

@@ -211,6 +211,17 @@ describe("REST API", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("keeps a quiet SSE stream alive with comment lines", async () => {
+    fake.enqueue({ text: ["late"], delayMs: 800 });
+    const task = await h.run("worker", "say something late");
+    const res = await h.runtime.app.request(`/v1/tasks/${task.id}/events`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    const body = await res.text();
+    expect(body).toContain(": keepalive\n\n");
+    expect(body.indexOf(": keepalive")).toBeLessThan(body.indexOf("event: chunk"));
+  });
+
   it("serves an OpenAPI 3.1 document of the routes", async () => {
     const res = await h.runtime.app.request("/openapi.json");
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };

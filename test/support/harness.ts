@@ -66,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     retryIntervalMs: 20,
     modelMaxRetries: 0,
     ssePollMs: 30,
+    sseKeepaliveMs: 300,
     waitPollMs: 30,
     log: createLogger(process.env.BGA_TEST_LOG === "1" ? "debug" : "silent"),
   });

@@ -95,6 +95,9 @@ const stopTask = createRoute({
   },
 });
 
+/** How long an SSE stream may stay silent before it sends a keepalive comment. */
+export const SSE_KEEPALIVE_MS = 15_000;
+
 function bodyHash(body: unknown): string {
   return createHash("sha256").update(JSON.stringify(body)).digest("hex");
 }
@@ -168,8 +171,10 @@ export function tasksRoutes(deps: ApiDeps) {
           event: "status",
           data: JSON.stringify({ status, task: toPublicTask(first) }),
         });
+        let lastWrite = Date.now();
         while (!aborted) {
           const page = await service.output(tenant, id, after, 500);
+          if (page.chunks.length > 0 || page.status !== status) lastWrite = Date.now();
           for (const chunk of page.chunks) {
             await stream.writeSSE({ id: String(chunk.seq), event: "chunk", data: JSON.stringify(chunk) });
             after = chunk.seq;
@@ -184,6 +189,11 @@ export function tasksRoutes(deps: ApiDeps) {
           }
           // The status was read before the chunks: finished + an empty page means nothing more comes.
           if (isFinished(page.status) && page.chunks.length === 0) break;
+          // A comment line keeps proxies (CloudFront closes a response silent for 120 s) from cutting a quiet stream.
+          if (Date.now() - lastWrite >= (deps.sseKeepaliveMs ?? SSE_KEEPALIVE_MS)) {
+            await stream.write(": keepalive\n\n");
+            lastWrite = Date.now();
+          }
           if (page.chunks.length < 500) await stream.sleep(deps.ssePollMs);
         }
       },
