@@ -8,6 +8,9 @@ const settings = stackSettingsFromContext(app);
 new BackgroundAgentsStack(app, `BackgroundAgents-${settings.stage}`, {
   stage: settings.stage,
   logRetention: settings.logRetentionDays,
+  defaultLimits: settings.defaultLimits,
+  domainName: settings.domainName,
+  certificateArn: settings.certificateArn,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Tags.of(app).add("project", "background-agents-cloud");

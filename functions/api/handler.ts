@@ -19,10 +19,21 @@ import { ConfigError, loadEnv } from "../../shared/config.js";
 const powertools = createPowertools("bga-api");
 
 import { ServiceKeys } from "../../shared/security/service-secret.js";
+import { LimitsPatchSchema } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
 import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 import { createApp } from "./app.js";
 import { errorResponse } from "./errors.js";
+
+/** JSON text, parsed; text that is not JSON is an issue like any other. */
+const JsonText = z.string().transform((text, ctx): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be JSON" });
+    return z.NEVER;
+  }
+});
 
 /** What the API needs on AWS beyond shared/config.ts: set by infra/constructs/api-function.ts. */
 const CloudEnvSchema = z.object({
@@ -31,6 +42,8 @@ const CloudEnvSchema = z.object({
   BGA_ADMIN_TOKEN_SECRET_ARN: z.string().startsWith("arn:"),
   /** Keys the API-key hashes and the encryption of tenant secrets. */
   BGA_SERVICE_SECRET_ARN: z.string().startsWith("arn:"),
+  /** Limits of new tenants (the stack's `defaultLimits` setting), JSON; absent: LimitsSchema's defaults. */
+  BGA_DEFAULT_LIMITS: JsonText.pipe(LimitsPatchSchema).default({}),
 });
 
 /** As BGA_ADMIN_TOKEN locally. */
@@ -72,7 +85,9 @@ async function buildApp() {
   const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);
   // No processEnvTenantId: in the cloud nothing resolves from the server's environment (SPEC §6).
   const directory = new DynamoTenantDirectory(store, serviceKeys);
-  const tenantAdmin = new TenantAdmin(store, serviceKeys, (id) => directory.invalidate(id));
+  const tenantAdmin = new TenantAdmin(store, serviceKeys, (id) => directory.invalidate(id), {
+    defaultLimits: cloud.BGA_DEFAULT_LIMITS,
+  });
   const executions = new SfnExecutions(
     powertools.tracer.captureAWSv3Client(new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 })),
     cloud.BGA_STATE_MACHINE_ARN,

@@ -4,6 +4,7 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { type Limits, LimitsPatchSchema } from "../../shared/tenants.js";
 import { createNodeFunction, secretsExtension } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
 import type { TaskStateMachine } from "./task-state-machine.js";
@@ -28,6 +29,12 @@ export interface ApiFunctionProps {
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Limits of tenants created through the admin API, where the create request names none
+   * (SPEC §7); set as `BGA_DEFAULT_LIMITS` (JSON: limits are not secrets).
+   * @default {} (the defaults of shared/tenants.ts)
+   */
+  readonly defaultLimits?: Partial<Limits>;
 }
 
 /** The longest `wait_background_agents` timeout (SPEC §3) plus time to answer. */
@@ -52,6 +59,14 @@ export class ApiFunction extends Construct {
         `timeout must be between ${MIN_TIMEOUT_SECONDS} s (the longest wait) and 900 s (the Lambda limit)`,
       );
     }
+    const defaultLimits = Object.fromEntries(
+      Object.entries(props.defaultLimits ?? {}).filter(([, value]) => value !== undefined),
+    );
+    const limitsCheck = LimitsPatchSchema.safeParse(defaultLimits);
+    if (!limitsCheck.success) {
+      const problems = limitsCheck.error.issues.map((i) => `${i.path.join(".") || "(object)"}: ${i.message}`);
+      throw new ConstructPropsError(this.node.path, `invalid defaultLimits: ${problems.join("; ")}`);
+    }
 
     this.function = createNodeFunction(this, "Function", {
       entry: "functions/api/handler.ts",
@@ -66,6 +81,8 @@ export class ApiFunction extends Construct {
         BGA_ALLOW_PRIVATE_NETWORK: "false",
         BGA_SERVICE_SECRET_ARN: props.serviceSecret.secretArn,
         BGA_ADMIN_TOKEN_SECRET_ARN: props.adminToken.secretArn,
+        // The limits as given, not the parse (which fills in every default): the code's defaults stay the base.
+        ...(Object.keys(defaultLimits).length ? { BGA_DEFAULT_LIMITS: JSON.stringify(defaultLimits) } : {}),
       },
     });
 

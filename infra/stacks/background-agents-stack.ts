@@ -4,6 +4,8 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { z } from "zod";
+import { type Limits, LimitsPatchSchema } from "../../shared/tenants.js";
+import { ApiDistribution, CertificateArnSchema, DomainNameSchema } from "../constructs/api-distribution.js";
 import { ApiFunction } from "../constructs/api-function.js";
 import { Monitoring } from "../constructs/monitoring.js";
 import { ConstructPropsError } from "../constructs/props-error.js";
@@ -18,35 +20,85 @@ const RETENTIONS = new Map<number, RetentionDays>(
     .map((v) => [v, v]),
 );
 
-/** Settings a deployment chooses with `cdk synth -c name=value` (or cdk.json `context`). */
-export const StackSettingsSchema = z.object({
-  /** Deployment stage: part of the stack name. */
-  stage: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,19}$/, "stage must be lowercase letters, digits and dashes (at most 20)")
-    .default("dev"),
-  /** Days every log group keeps its events; one of CloudWatch's allowed values. */
-  logRetentionDays: z.coerce
-    .number()
-    .default(30)
-    .transform((days, ctx) => {
-      const retention = RETENTIONS.get(days);
-      if (retention === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be a CloudWatch retention in days: ${[...RETENTIONS.keys()].join(", ")}`,
-        });
-        return z.NEVER;
-      }
-      return retention;
-    }),
+/** A context value as given: JSON text on the command line, any JSON value in cdk.json. */
+const JsonSetting = z.unknown().transform((value, ctx): unknown => {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be JSON (quoted for the shell: -c name='{…}')" });
+    return z.NEVER;
+  }
 });
+
+/** Limits as JSON (`-c defaultLimits='{"max_running_tasks":5}'`): only the limits given, each checked. */
+const DefaultLimitsSetting = JsonSetting.pipe(
+  z.record(z.string(), z.unknown(), {
+    error: `must be a JSON object of limits, e.g. '{"max_running_tasks":5}'`,
+  }),
+).transform((given, ctx): Partial<Limits> => {
+  const parsed = LimitsPatchSchema.safeParse(given);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    }
+    return z.NEVER;
+  }
+  // The parse fills in every limit not given; keep those given, so the code's defaults stay the base.
+  return Object.fromEntries(Object.entries(parsed.data).filter(([key]) => Object.hasOwn(given, key)));
+});
+
+const PAIRED_DOMAIN_SETTINGS = "domainName and certificateArn go together: give both or neither";
+const isObjectPayload = (payload: { value: unknown }) =>
+  typeof payload.value === "object" && payload.value !== null;
+
+/** Settings a deployment chooses with `cdk synth -c name=value` (or cdk.json `context`). */
+export const StackSettingsSchema = z
+  .object({
+    /** Deployment stage: part of the stack name. */
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, "stage must be lowercase letters, digits and dashes (at most 20)")
+      .default("dev"),
+    /** Days every log group keeps its events; one of CloudWatch's allowed values. */
+    logRetentionDays: z.coerce
+      .number()
+      .default(30)
+      .transform((days, ctx) => {
+        const retention = RETENTIONS.get(days);
+        if (retention === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be a CloudWatch retention in days: ${[...RETENTIONS.keys()].join(", ")}`,
+          });
+          return z.NEVER;
+        }
+        return retention;
+      }),
+    /** Limits of new tenants, where the create request names none. @default the code's defaults */
+    defaultLimits: DefaultLimitsSetting.optional(),
+    /** The API on this hostname through CloudFront; needs `certificateArn`. @default the Function URL only */
+    domainName: DomainNameSchema.optional(),
+    /** ACM certificate (us-east-1) of `domainName`. */
+    certificateArn: CertificateArnSchema.optional(),
+  })
+  // Checked even when another setting is bad (`when`), so that every problem is listed at once.
+  .refine((settings) => settings.domainName !== undefined || settings.certificateArn === undefined, {
+    path: ["domainName"],
+    message: PAIRED_DOMAIN_SETTINGS,
+    when: isObjectPayload,
+  })
+  .refine((settings) => settings.certificateArn !== undefined || settings.domainName === undefined, {
+    path: ["certificateArn"],
+    message: PAIRED_DOMAIN_SETTINGS,
+    when: isObjectPayload,
+  });
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
 
 /** Reads the stack settings from the CDK context; throws a clear message for a bad value. */
 export function stackSettingsFromContext(scope: Construct): StackSettings {
   const raw = Object.fromEntries(
-    (["stage", "logRetentionDays"] as const)
+    (["stage", "logRetentionDays", "defaultLimits", "domainName", "certificateArn"] as const)
       .map((key) => [key, scope.node.tryGetContext(key)] as const)
       .filter(([, value]) => value !== undefined),
   );
@@ -65,12 +117,26 @@ export interface BackgroundAgentsStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** Topic the alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
+  /**
+   * Limits of tenants created through the admin API, where the create request names none.
+   * @default {} (the defaults of shared/tenants.ts)
+   */
+  readonly defaultLimits?: Partial<Limits>;
+  /**
+   * Serve the API on this hostname too, through a CloudFront distribution (no DNS record is
+   * made: point a CNAME or alias at the `DistributionDomainName` output). Needs `certificateArn`.
+   * @default the Function URL only, no CloudFront
+   */
+  readonly domainName?: string;
+  /** ACM certificate in us-east-1 covering `domainName`. @default none (no custom domain) */
+  readonly certificateArn?: string;
 }
 
 /**
  * The whole service on AWS: the table, the runner Lambda and the task state machine, the API
- * Lambda behind a streaming Function URL, the reconciler of executions that end outside the
- * API, two generated secrets (the admin token, the service secret), alarms and a dashboard.
+ * Lambda behind a streaming Function URL (and, with a custom domain, a CloudFront distribution),
+ * the reconciler of executions that end outside the API, two generated secrets (the admin token,
+ * the service secret), alarms and a dashboard.
  * There is no default tenant: tenants, their configs, keys and secrets are created through the
  * admin API and live in the table (SPEC §7).
  */
@@ -80,6 +146,8 @@ export class BackgroundAgentsStack extends Stack {
   readonly stateMachine: TaskStateMachine;
   readonly api: ApiFunction;
   readonly reconciler: Reconciler;
+  /** The CloudFront distribution of the custom domain, if one is set. */
+  readonly customDomain?: ApiDistribution;
   readonly monitoring: Monitoring;
   readonly adminToken: Secret;
   readonly serviceSecret: Secret;
@@ -90,6 +158,9 @@ export class BackgroundAgentsStack extends Stack {
       ...props,
     });
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    if ((props.domainName === undefined) !== (props.certificateArn === undefined)) {
+      throw new ConstructPropsError(this.node.path, PAIRED_DOMAIN_SETTINGS);
+    }
 
     this.adminToken = new Secret(this, "AdminToken", {
       description: `Background Agents (${props.stage}): bearer token of the admin API`,
@@ -140,7 +211,16 @@ export class BackgroundAgentsStack extends Stack {
       serviceSecret: this.serviceSecret,
       adminToken: this.adminToken,
       logRetention,
+      defaultLimits: props.defaultLimits,
     });
+    if (props.domainName !== undefined && props.certificateArn !== undefined) {
+      this.customDomain = new ApiDistribution(this, "CustomDomain", {
+        url: this.api.url,
+        domainName: props.domainName,
+        certificateArn: props.certificateArn,
+        logRetention,
+      });
+    }
     this.reconciler = new Reconciler(this, "Reconciler", {
       table: this.tasks,
       stateMachine: this.stateMachine.stateMachine,
@@ -161,6 +241,16 @@ export class BackgroundAgentsStack extends Stack {
       value: this.api.url.url,
       description: "Base URL of the API (MCP at /mcp)",
     });
+    if (this.customDomain) {
+      new CfnOutput(this, "CustomDomainUrl", {
+        value: this.customDomain.url,
+        description: "Base URL of the API on the custom domain, once its DNS record exists",
+      });
+      new CfnOutput(this, "DistributionDomainName", {
+        value: this.customDomain.distribution.distributionDomainName,
+        description: "Target of the custom domain's CNAME or alias record (not made by this stack)",
+      });
+    }
     new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, "TableName", { value: this.tasks.tableName });
     new CfnOutput(this, "AdminTokenSecretArn", { value: this.adminToken.secretArn });

@@ -35,14 +35,27 @@ export interface KeyView {
   created_at: string;
 }
 
+export interface TenantAdminOptions {
+  /**
+   * The deployment's limits for new tenants: the base that a `create` call's own limits
+   * override, each missing one taken from LimitsSchema. @default {} (LimitsSchema's defaults)
+   */
+  readonly defaultLimits?: Partial<Limits>;
+}
+
 /** The admin use cases (SPEC §7): tenants, configs, limits, write-only secrets, keys. */
 export class TenantAdmin {
+  private readonly defaultLimits: Partial<Limits>;
+
   constructor(
     private readonly store: DynamoTenantStore,
     private readonly keys: ServiceKeys,
     /** Called after every change so cached tenants are not served stale on this instance. */
     private readonly onChange: (tenantId: string) => void = () => {},
-  ) {}
+    options: TenantAdminOptions = {},
+  ) {
+    this.defaultLimits = options.defaultLimits ?? {};
+  }
 
   private view(record: TenantRecord): TenantView {
     let agents: string[] = [];
@@ -67,7 +80,7 @@ export class TenantAdmin {
 
   async create(input: { id: string; config: string; limits?: Partial<Limits> }) {
     parseAgentConfig(input.config); // 422 with every problem
-    const limits = LimitsSchema.parse(input.limits ?? {});
+    const limits = LimitsSchema.parse({ ...this.defaultLimits, ...input.limits });
     const { record, apiKey } = this.newKey(input.id, null);
     const tenant = await this.store.create({ id: input.id, config: input.config, limits, key: record });
     return { tenant: this.view(tenant), api_key: apiKey, key_id: record.key_id };

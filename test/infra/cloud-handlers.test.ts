@@ -11,6 +11,7 @@ import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-direc
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { createLogger } from "../../shared/logger.js";
 import { ServiceKeys } from "../../shared/security/service-secret.js";
+import { DEFAULT_LIMITS } from "../../shared/tenants.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 
@@ -53,6 +54,8 @@ beforeAll(async () => {
     BGA_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:bga-tasks",
     BGA_ADMIN_TOKEN_SECRET_ARN: ADMIN_ARN,
     BGA_SERVICE_SECRET_ARN: SERVICE_ARN,
+    // As infra/constructs/api-function.ts sets it from the stack's `defaultLimits` setting.
+    BGA_DEFAULT_LIMITS: JSON.stringify({ max_running_tasks: 7, retention_days: 14 }),
     BGA_ALLOW_PRIVATE_NETWORK: "true", // the fake model is on loopback
     BGA_LOG_LEVEL: "silent",
     AWS_SESSION_TOKEN: "session-token",
@@ -122,7 +125,7 @@ async function call(method: string, path: string, token?: string, body?: unknown
 describe("the cloud handlers", () => {
   let apiKey = "";
 
-  it("start with no tenant: tenants are created through the admin API with the admin token", async () => {
+  it("start with no tenant: tenants are created through the admin API, with the deployment's default limits", async () => {
     expect((await call("GET", "/v1/admin/tenants", ADMIN_TOKEN)).json).toEqual({ tenants: [] });
     const config = [
       "models:",
@@ -133,6 +136,12 @@ describe("the cloud handlers", () => {
     ].join("\n");
     const created = await call("POST", "/v1/admin/tenants", ADMIN_TOKEN, { id: "acme", config });
     expect(created.status).toBe(201);
+    // The deployment's default limits, the rest the code's defaults.
+    expect((created.json.tenant as { limits: unknown }).limits).toEqual({
+      ...DEFAULT_LIMITS,
+      max_running_tasks: 7,
+      retention_days: 14,
+    });
     apiKey = String(created.json.api_key);
     const secrets = { OPENAI_API_KEY: "sk-acme-own-key" };
     expect((await call("PUT", "/v1/admin/tenants/acme/secrets", ADMIN_TOKEN, secrets)).status).toBe(200);

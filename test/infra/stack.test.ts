@@ -1,5 +1,7 @@
 import { App, CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { CachePolicy, OriginRequestPolicy } from "aws-cdk-lib/aws-cloudfront";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -399,5 +401,180 @@ describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
       .filter((v) => v.severity === "error")
       .map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(", ")}`);
     expect(errors).toEqual([]);
+  });
+});
+
+describe("settings left at their defaults", () => {
+  it("make no CloudFront distribution, no bucket and no custom domain output", () => {
+    template.resourceCountIs("AWS::CloudFront::Distribution", 0);
+    template.resourceCountIs("AWS::S3::Bucket", 0);
+    const outputs = Object.keys(template.toJSON().Outputs as Record<string, Json>);
+    expect(outputs).not.toContain("CustomDomainUrl");
+    expect(outputs).not.toContain("DistributionDomainName");
+  });
+
+  it("give the API no default limits: the code's defaults apply", () => {
+    const fn = resourcesOf("AWS::Lambda::Function")[idOf(stack.api.function)];
+    expect(fn?.Properties.Environment).toMatchObject({ Variables: expect.any(Object) });
+    expect(fn?.Properties.Environment).not.toMatchObject({
+      Variables: { BGA_DEFAULT_LIMITS: expect.anything() },
+    });
+  });
+});
+
+describe("default limits and a custom domain (stack props)", () => {
+  const domainName = "agents.example.com";
+  const certificateArn =
+    "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+  let domainApp: App;
+  let domainStack: BackgroundAgentsStack;
+  let domainTemplate: Template;
+  const logicalId = (construct: IConstruct | undefined) => {
+    const child = construct?.node.defaultChild;
+    if (!(child instanceof CfnElement)) throw new Error(`${construct?.node.path} has no resource`);
+    return domainStack.getLogicalId(child);
+  };
+  const distribution = () => {
+    const [, found] = only(
+      domainTemplate.findResources("AWS::CloudFront::Distribution") as Record<string, Resource>,
+    );
+    return found.Properties.DistributionConfig as Record<string, Json>;
+  };
+
+  beforeAll(() => {
+    domainApp = testApp();
+    // The same stack name as the default one: logical IDs are compared below.
+    domainStack = new BackgroundAgentsStack(domainApp, "BackgroundAgents-test", {
+      stage: "test",
+      logRetention: RetentionDays.THREE_MONTHS,
+      defaultLimits: { max_running_tasks: 5, retention_days: 7 },
+      domainName,
+      certificateArn,
+    });
+    domainTemplate = Template.fromStack(domainStack);
+  });
+
+  it("give the API the default limits as JSON, and no other function", () => {
+    const functions = domainTemplate.findResources("AWS::Lambda::Function") as Record<string, Resource>;
+    for (const [id, fn] of Object.entries(functions)) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, Json> }).Variables;
+      if (id === logicalId(domainStack.api.function)) {
+        expect(JSON.parse(String(env.BGA_DEFAULT_LIMITS))).toEqual({
+          max_running_tasks: 5,
+          retention_days: 7,
+        });
+      } else {
+        expect(env.BGA_DEFAULT_LIMITS).toBeUndefined();
+      }
+    }
+  });
+
+  it("put a CloudFront distribution with the domain and its certificate in front of the Function URL", () => {
+    const config = distribution();
+    expect(config.Aliases).toEqual([domainName]);
+    expect(config.ViewerCertificate).toEqual({
+      AcmCertificateArn: certificateArn,
+      MinimumProtocolVersion: "TLSv1.2_2021",
+      SslSupportMethod: "sni-only",
+    });
+    expect(config.HttpVersion).toBe("http2and3");
+    const origins = config.Origins as Json[];
+    expect(origins).toHaveLength(1);
+    expect(origins[0]).toMatchObject({
+      // The host of the Function URL (https://<id>.lambda-url.<region>.on.aws/).
+      DomainName: {
+        "Fn::Select": [
+          2,
+          { "Fn::Split": ["/", { "Fn::GetAtt": [logicalId(domainStack.api.url), "FunctionUrl"] }] },
+        ],
+      },
+      CustomOriginConfig: {
+        OriginProtocolPolicy: "https-only",
+        OriginSSLProtocols: ["TLSv1.2"],
+        OriginReadTimeout: 120,
+      },
+    });
+  });
+
+  it("caches nothing and passes every method and every viewer header but Host to the app", () => {
+    expect(distribution().DefaultCacheBehavior).toMatchObject({
+      ViewerProtocolPolicy: "https-only",
+      CachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
+      // Authorization, X-Caller-Agent, Idempotency-Key, Last-Event-ID, query strings and cookies.
+      OriginRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+      // A stream (SSE) is passed on as it comes, never held back to be compressed.
+      Compress: false,
+    });
+    const methods = (distribution().DefaultCacheBehavior as { AllowedMethods: string[] }).AllowedMethods;
+    expect([...methods].sort()).toEqual(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]);
+    expect(distribution().DefaultCacheBehavior).not.toHaveProperty("FunctionAssociations");
+    expect(distribution().DefaultCacheBehavior).not.toHaveProperty("LambdaFunctionAssociations");
+  });
+
+  it("log requests to a private, TLS-only bucket that expires them with the log retention", () => {
+    const [bucketId, bucket] = only(
+      domainTemplate.findResources("AWS::S3::Bucket") as Record<string, Resource>,
+    );
+    expect(distribution().Logging).toEqual({
+      Bucket: { "Fn::GetAtt": [bucketId, "RegionalDomainName"] },
+      Prefix: "cloudfront/",
+    });
+    expect(bucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerPreferred" }] },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 90, Status: "Enabled" }] },
+    });
+    domainTemplate.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ],
+      },
+    });
+  });
+
+  it("output the custom domain's URL and the distribution's domain name for the DNS record", () => {
+    const outputs = domainTemplate.toJSON().Outputs as Record<string, { Value: Json }>;
+    expect(outputs.CustomDomainUrl?.Value).toBe(`https://${domainName}/`);
+    expect(outputs.DistributionDomainName?.Value).toEqual({
+      "Fn::GetAtt": [logicalId(domainStack.customDomain?.distribution), "DomainName"],
+    });
+    // The Function URL stays an output (and reachable): the distribution is an addition.
+    expect(outputs.ApiUrl).toBeDefined();
+  });
+
+  it("keep the logical ID of every resource of the default stack, adding only the custom domain's", () => {
+    const before = Object.keys(template.toJSON().Resources as Record<string, Json>);
+    const after = Object.keys(domainTemplate.toJSON().Resources as Record<string, Json>);
+    expect(after).toEqual(expect.arrayContaining(before));
+    const added = after.filter((id) => !before.includes(id));
+    expect(added.length).toBeGreaterThan(0);
+    for (const id of added) expect(id).toMatch(/^CustomDomain/);
+  });
+
+  it.each([
+    ["AwsSolutions", () => new AwsSolutionsChecks()],
+    ["Serverless", () => new ServerlessChecks()],
+  ])("leave cdk-nag's %s pack with no unacknowledged finding", (_name, pack) => {
+    const report = pack().validateScope(domainApp);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it("refuse a domain name without a certificate, and a certificate without a domain name", () => {
+    expect(() => new BackgroundAgentsStack(testApp(), "A", { stage: "a", domainName })).toThrow(
+      /A: domainName and certificateArn go together/,
+    );
+    expect(() => new BackgroundAgentsStack(testApp(), "B", { stage: "b", certificateArn })).toThrow(
+      /B: domainName and certificateArn go together/,
+    );
   });
 });
