@@ -360,7 +360,6 @@ export async function benchCost(dynamodbEndpoint: string): Promise<SummaryRow[]>
     dynamodbEndpoint: proxy.endpoint,
     executions: { start: async () => {}, stop: async () => {} },
     // As deployed: tenants and keys in the table, `wait` polling every second (functions/api/handler.ts).
-    tenantsInTable: true,
     waitPollMs: 1000,
   });
   const definition = stateMachineDefinition({

@@ -9,8 +9,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../local/runtime.js";
-import { parseAgentConfig } from "../shared/agent-config.js";
-import { DEFAULT_TENANT_ID, SingleTenantDirectory } from "../shared/default-tenant.js";
+import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
 import type { TaskRecord } from "../shared/domain/task.js";
 import { createLogger } from "../shared/logger.js";
 import { FakeOpenAI, type FakeReply } from "../test/support/fake-openai.js";
@@ -50,11 +49,6 @@ export interface BenchRuntimeOptions {
   runner?: LocalRuntimeOptions["runner"];
   executions?: LocalRuntimeOptions["executions"];
   onWriter?: LocalRuntimeOptions["onWriter"];
-  /**
-   * Keep the tenant (config, API key) in the table and look it up through DynamoTenantDirectory,
-   * as the deployed API and runner do, instead of the in-memory SingleTenantDirectory.
-   */
-  tenantsInTable?: boolean;
   /** How often `wait` polls the store; the local default is 250 ms, the deployed API uses 1000. */
   waitPollMs?: number;
 }
@@ -74,13 +68,11 @@ export async function startBenchRuntime(options: BenchRuntimeOptions): Promise<B
   const fake = await new FakeOpenAI().start();
   const tableName = `bga-bench-${randomUUID()}`;
   const config = benchConfig(fake.url);
-  const tenantOptions: Pick<LocalRuntimeOptions, "tenants" | "defaultTenant"> = options.tenantsInTable
-    ? { defaultTenant: { id: TENANT_ID, config, apiKey: API_KEY, env: {} } }
-    : { tenants: new SingleTenantDirectory({ config: parseAgentConfig(config), apiKey: API_KEY, env: {} }) };
   const runtime = await createLocalRuntime({
     dynamodbEndpoint: options.dynamodbEndpoint,
     tableName,
-    ...tenantOptions,
+    // The tenant (config, API key) lives in the table, looked up as the deployed API and runner do.
+    defaultTenant: { id: TENANT_ID, config, apiKey: API_KEY, env: {} },
     log: createLogger("silent"),
     modelMaxRetries: 0,
     ...(options.runner ? { runner: options.runner } : {}),

@@ -16,7 +16,7 @@ import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
 import { createLogger, type StructuredLogger } from "../shared/logger.js";
 import type { Executions } from "../shared/ports.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
-import type { Limits, TenantDirectory } from "../shared/tenants.js";
+import type { Limits } from "../shared/tenants.js";
 import { TaskService } from "../shared/use-cases/task-service.js";
 import { TenantAdmin } from "../shared/use-cases/tenant-admin.js";
 import { LocalExecutions } from "./local-executions.js";
@@ -43,8 +43,6 @@ export interface LocalRuntimeOptions {
   adminToken?: string;
   /** Keys API-key hashes and tenant-secret encryption; default: random (nothing survives a restart). */
   serviceSecret?: Buffer;
-  /** Use this tenant directory instead of the DynamoDB one (no admin API then). */
-  tenants?: TenantDirectory;
   runner?: Partial<RunnerSettings>;
   createModel?: RunnerDeps["createModel"];
   /** Retries the model SDK makes inside a step before the state machine's own retries (default 2). */
@@ -90,7 +88,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     if (options.defaultTenant.limits)
       await tenantAdmin.patchLimits(defaultTenantId, options.defaultTenant.limits);
   }
-  const tenants = options.tenants ?? directory;
+  const tenants = directory;
   const repo = new DynamoTaskRepository(doc, { tableName: options.tableName });
   const runnerDeps: RunnerDeps = {
     repo,
@@ -122,7 +120,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const app = createApp({
     service,
     tenants,
-    ...(options.tenants ? {} : { admin: { service: tenantAdmin, token: options.adminToken } }),
+    admin: { service: tenantAdmin, token: options.adminToken },
     log,
     ssePollMs: options.ssePollMs ?? 250,
     ...(options.sseKeepaliveMs !== undefined ? { sseKeepaliveMs: options.sseKeepaliveMs } : {}),

@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
-import { parseAgentConfig } from "../../shared/agent-config.js";
-import { SingleTenantDirectory } from "../../shared/default-tenant.js";
 import { createLogger } from "../../shared/logger.js";
 import { API_KEY, testConfig } from "../support/harness.js";
 
@@ -13,12 +11,12 @@ beforeAll(async () => {
   runtime = await createLocalRuntime({
     dynamodbEndpoint: inject("dynamodbEndpoint"),
     tableName: `bga-start-${randomUUID()}`,
-    tenants: new SingleTenantDirectory({
-      config: parseAgentConfig(testConfig("http://127.0.0.1:9/v1")),
+    defaultTenant: {
+      config: testConfig("http://127.0.0.1:9/v1"),
       apiKey: API_KEY,
       limits: { max_running_tasks: 1 },
       env: {},
-    }),
+    },
     log: createLogger("silent"),
     executions: {
       start: async () => {
