@@ -13,35 +13,15 @@ import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
 import type { TaskRecord } from "../shared/domain/task.js";
 import { createLogger } from "../shared/logger.js";
 import { FakeOpenAI, type FakeReply } from "../test/support/fake-openai.js";
+import { testConfig } from "../test/support/test-config.js";
 
 export const API_KEY = "bench-key-0123456789abcdef";
 export const TENANT_ID = DEFAULT_TENANT_ID;
 export const KIB = 1024;
 
-/** The test harness's config shape; `thinker` may run up to 30 turns (the 20-turn bench needs ≥ 20). */
+/** The tests' config; `thinker` may run up to 30 turns (the 20-turn bench needs ≥ 20). */
 export function benchConfig(baseUrl: string): string {
-  return `
-version: "2"
-models:
-  fake:
-    provider: openai
-    model: fake-model
-    base_url: ${baseUrl}
-agents:
-  root:
-    model: fake
-    sub_agents: [worker, thinker]
-  worker:
-    model: fake
-    description: does one thing
-    instruction: You are a worker.
-  thinker:
-    model: fake
-    instruction: You think before you answer.
-    toolsets:
-      - type: think
-    max_iterations: 30
-`;
+  return testConfig(baseUrl, { thinkerMaxIterations: 30 });
 }
 
 export interface BenchRuntimeOptions {

@@ -6,34 +6,11 @@ import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task
 import { createLogger } from "../../shared/logger.js";
 import type { Limits } from "../../shared/tenants.js";
 import { FakeOpenAI } from "./fake-openai.js";
+import { testConfig } from "./test-config.js";
 
 export const API_KEY = "test-key-0123456789abcdef";
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
-
-export function testConfig(baseUrl: string): string {
-  return `
-version: "2"
-models:
-  fake:
-    provider: openai
-    model: fake-model
-    base_url: ${baseUrl}
-agents:
-  root:
-    model: fake
-    sub_agents: [worker, thinker]
-  worker:
-    model: fake
-    description: does one thing
-    instruction: You are a worker.
-  thinker:
-    model: fake
-    instruction: You think before you answer.
-    toolsets:
-      - type: think
-    max_iterations: 6
-`;
-}
+export { testConfig };
 
 export interface HarnessOptions {
   limits?: Partial<Limits>;
