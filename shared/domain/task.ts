@@ -100,6 +100,40 @@ export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 /** Nesting limit of background agents starting background agents (SPEC §6). */
 export const MAX_DEPTH = 3;
 
+/** A new task as accepted: pending, no output, no usage yet. */
+export function newTaskRecord(input: {
+  tenant_id: string;
+  agent: string;
+  caller: string;
+  task: string;
+  expected_output?: string | null | undefined;
+  metadata?: Record<string, string> | undefined;
+  parent?: { id: string; depth: number } | undefined;
+  created_at?: string;
+}): TaskRecord {
+  return {
+    id: newTaskId(),
+    tenant_id: input.tenant_id,
+    agent: input.agent,
+    caller: input.caller,
+    task: input.task,
+    expected_output: input.expected_output ?? null,
+    status: "pending",
+    created_at: input.created_at ?? new Date().toISOString(),
+    started_at: null,
+    ended_at: null,
+    runtime_ms: null,
+    result: null,
+    error: null,
+    usage: emptyUsage(),
+    output_bytes: 0,
+    last_seq: 0,
+    metadata: input.metadata ?? {},
+    depth: input.parent ? input.parent.depth + 1 : 0,
+    parent_id: input.parent?.id ?? null,
+  };
+}
+
 /** Runtime so far (running) or in total (finished), in milliseconds. */
 export function runtimeMs(task: Task, now: Date = new Date()): number {
   if (task.runtime_ms !== null) return task.runtime_ms;

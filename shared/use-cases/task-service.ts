@@ -10,14 +10,7 @@ import {
   TaskNotRunningError,
   TaskTooLargeError,
 } from "../domain/errors.js";
-import {
-  emptyUsage,
-  isFinished,
-  newTaskId,
-  TaskIdSchema,
-  type TaskRecord,
-  type TaskStatus,
-} from "../domain/task.js";
+import { isFinished, newTaskRecord, TaskIdSchema, type TaskRecord, type TaskStatus } from "../domain/task.js";
 
 /** Only well-formed IDs are looked up; any other is answered like a missing task. */
 function isTaskId(id: string): boolean {
@@ -88,27 +81,15 @@ export class TaskService {
       const earlier = await this.replay(req.tenant.id, req.idempotency);
       if (earlier) return { task: earlier, created: false };
     }
-    const record: TaskRecord = {
-      id: newTaskId(),
+    const record = newTaskRecord({
       tenant_id: req.tenant.id,
       agent: req.agent,
       caller: req.caller,
       task: req.task,
-      expected_output: req.expected_output ?? null,
-      status: "pending",
-      created_at: new Date().toISOString(),
-      started_at: null,
-      ended_at: null,
-      runtime_ms: null,
-      result: null,
-      error: null,
-      usage: emptyUsage(),
-      output_bytes: 0,
-      last_seq: 0,
-      metadata: req.metadata ?? {},
-      depth: req.parent ? req.parent.depth + 1 : 0,
-      parent_id: req.parent?.id ?? null,
-    };
+      expected_output: req.expected_output,
+      metadata: req.metadata,
+      parent: req.parent,
+    });
     try {
       await this.repo.create({
         record,

@@ -8,7 +8,7 @@ import {
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
-import { emptyUsage, newTaskId, type TaskRecord } from "../../shared/domain/task.js";
+import { newTaskId, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 
 const TENANT = "team-a";
@@ -27,27 +27,12 @@ beforeAll(async () => {
 afterAll(() => raw.destroy());
 
 async function newTask(status: "pending" | "running" = "running"): Promise<TaskRecord> {
-  const record: TaskRecord = {
-    id: newTaskId(),
+  const record = newTaskRecord({
     tenant_id: TENANT,
     agent: "worker",
     caller: "root",
     task: "summarise the report",
-    expected_output: null,
-    status: "pending",
-    created_at: new Date().toISOString(),
-    started_at: null,
-    ended_at: null,
-    runtime_ms: null,
-    result: null,
-    error: null,
-    usage: emptyUsage(),
-    output_bytes: 0,
-    last_seq: 0,
-    metadata: {},
-    depth: 0,
-    parent_id: null,
-  };
+  });
   await repo.create({ record, maxRunningTasks: 1000 });
   if (status === "running") await repo.transition(TENANT, record.id, "running");
   return record;

@@ -7,7 +7,7 @@ import { keys } from "../../shared/adapters/dynamo/keys.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { ConcurrencyLimitError } from "../../shared/domain/errors.js";
-import { emptyUsage, newTaskId, type TaskRecord } from "../../shared/domain/task.js";
+import { emptyUsage, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
 
 const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const tableName = `bga-repo-${randomUUID()}`;
@@ -25,27 +25,13 @@ afterAll(() => raw.destroy());
 let clock = Date.parse("2026-01-01T00:00:00.000Z");
 function record(tenant: string, agent = "worker"): TaskRecord {
   clock += 1000;
-  return {
-    id: newTaskId(),
+  return newTaskRecord({
     tenant_id: tenant,
     agent,
     caller: "root",
     task: "x",
-    expected_output: null,
-    status: "pending",
     created_at: new Date(clock).toISOString(),
-    started_at: null,
-    ended_at: null,
-    runtime_ms: null,
-    result: null,
-    error: null,
-    usage: emptyUsage(),
-    output_bytes: 0,
-    last_seq: 0,
-    metadata: {},
-    depth: 0,
-    parent_id: null,
-  };
+  });
 }
 
 describe("DynamoDB task repository (DynamoDB Local)", () => {
