@@ -64,7 +64,7 @@ export const handler = streamHandle(app);
 const DEPENDENCY_PROBES: { name: string; source: string }[] = [
   {
     name: 'zod (`import { z } from "zod"`)',
-    source: `import { z } from "zod";
+    source: `import * as z from "zod";
 globalThis.__probe = z.object({ a: z.string() });`,
   },
   {

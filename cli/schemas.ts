@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ChunkSchema as DomainChunkSchema } from "../shared/domain/chunk.js";
 import { TaskSchema as DomainTaskSchema, TaskStatusSchema } from "../shared/domain/task.js";
 

@@ -1,5 +1,5 @@
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidConfigError, PermanentError } from "./domain/errors.js";
 
 /**

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ProviderCredentials } from "./adapters/models/model-factory.js";
 import type { AgentConfig } from "./agent-config.js";
 

@@ -4,7 +4,7 @@ import "@hono/zod-openapi";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { TaskIdSchema } from "../../shared/domain/task.js";
 import type { TaskRepository } from "../../shared/ports.js";
 import type { Logger } from "../../shared/use-cases/task-service.js";

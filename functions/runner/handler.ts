@@ -1,5 +1,5 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { z } from "zod";
+import * as z from "zod";
 import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";

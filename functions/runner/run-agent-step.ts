@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ProviderCredentials } from "../../shared/adapters/models/model-factory.js";
 import { assertModelEndpoint } from "../../shared/adapters/models/model-factory.js";
 import type { AgentSpec, ModelSpec } from "../../shared/agent-config.js";

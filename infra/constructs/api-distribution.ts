@@ -14,7 +14,7 @@ import type { IFunctionUrl } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { z } from "zod";
+import * as z from "zod";
 import { ConstructPropsError } from "./props-error.js";
 
 /** CloudFront takes viewer certificates from ACM in this region only. */

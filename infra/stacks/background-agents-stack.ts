@@ -3,7 +3,7 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { z } from "zod";
+import * as z from "zod";
 import { type Limits, LimitsPatchSchema } from "../../shared/tenants.js";
 import { ApiDistribution, CertificateArnSchema, DomainNameSchema } from "../constructs/api-distribution.js";
 import { ApiFunction } from "../constructs/api-function.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const CHUNK_KINDS = ["text", "tool_call", "tool_result", "status"] as const;
 export const ChunkKindSchema = z.enum(CHUNK_KINDS);

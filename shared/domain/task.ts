@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 /** Every status a task can have. `pending` → `running` → one of the three finished ones. */
 export const TASK_STATUSES = ["pending", "running", "completed", "failed", "stopped"] as const;

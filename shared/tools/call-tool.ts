@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { headUtf8 } from "../domain/chunk.js";
 import { DomainError, InvalidArgumentsError } from "../domain/errors.js";
 import { isFinished, MAX_DEPTH, toPublicTask } from "../domain/task.js";

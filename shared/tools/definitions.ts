@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The five tools: the names and input schemas of the background-agents toolset of Docker's

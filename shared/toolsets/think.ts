@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ToolDefinitionForModel } from "../ports.js";
 
 /** The `think` toolset: a scratchpad the model can write to; it changes nothing outside. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { secretsContext } from "../adapters/dynamo/tenant-directory.js";
 import type { ApiKeyRecord, DynamoTenantStore, TenantRecord } from "../adapters/dynamo/tenant-store.js";
 import { parseAgentConfig } from "../agent-config.js";

@@ -2,7 +2,7 @@ import { serve } from "@hono/node-server";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * A real MCP server (the official SDK, Streamable HTTP, stateless) on loopback: the stand-in for

@@ -11,7 +11,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { byteLength, type Chunk, ChunkSchema, splitUtf8 } from "../../domain/chunk.js";
 import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
 import {

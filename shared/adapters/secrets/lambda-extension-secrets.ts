@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../../config.js";
 
 /** What the extension needs from a function's environment (set by Lambda and by the layer). */
