@@ -68,15 +68,6 @@ const DEPENDENCY_PROBES: { name: string; source: string }[] = [
 globalThis.__probe = z.object({ a: z.string() });`,
   },
   {
-    name: "@hono/zod-openapi (one route)",
-    source: `import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-const app = new OpenAPIHono();
-const schema = z.object({ a: z.string() });
-const route = createRoute({ method: "get", path: "/x", responses: { 200: { description: "ok", content: { "application/json": { schema } } } } });
-app.openapi(route, (c) => c.json({ a: "x" }));
-globalThis.__probe = app;`,
-  },
-  {
     name: "MCP SDK server (index, webStandardStreamableHttp, types)",
     source: `import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";

@@ -1,9 +1,10 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError } from "../../shared/domain/errors.js";
 import { requireAdmin, requireTenant } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./context.js";
 import { errorResponse, makeErrorHandler } from "./errors.js";
+import { OpenApiRoutes } from "./openapi.js";
 import { adminRoutes } from "./routes/admin.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { tasksRoutes } from "./routes/tasks.js";
@@ -34,7 +35,7 @@ const isAdminPath = (path: string) => path === "/v1/admin" || path.startsWith("/
 
 /** The whole HTTP surface: MCP, REST and the tool gateway, one Hono app (SPEC §4). */
 export function createApp(deps: ApiDeps) {
-  const app = new OpenAPIHono<ApiEnv>();
+  const app = new Hono<ApiEnv>();
   app.onError(makeErrorHandler(deps.log));
   app.notFound((c) => {
     const known = KNOWN_ROUTES.find(([re]) => re.test(c.req.path));
@@ -62,35 +63,27 @@ export function createApp(deps: ApiDeps) {
   app.use("/v1/*", (c, next) => (isAdminPath(c.req.path) ? adminAuth(c, next) : auth(c, next)));
   app.use("/mcp", auth);
 
-  app.route("/", tasksRoutes(deps));
-  app.route("/", toolsRoutes(deps));
-  app.route("/", mcpRoutes(deps));
-  if (deps.admin) app.route("/", adminRoutes(deps.admin.service));
+  const routes = new OpenApiRoutes(app);
+  tasksRoutes(routes, deps);
+  toolsRoutes(routes, deps);
+  mcpRoutes(app, routes, deps);
+  if (deps.admin) adminRoutes(routes, deps.admin.service);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "admin", {
+  routes.securityScheme("bearer", { type: "http", scheme: "bearer" });
+  routes.securityScheme("admin", {
     type: "http",
     scheme: "bearer",
     description: "the admin token (BGA_ADMIN_TOKEN locally, a Secrets Manager secret in the cloud)",
   });
-  app.openAPIRegistry.registerPath({
-    method: "post",
-    path: "/mcp",
-    summary: "MCP Streamable HTTP (stateless, JSON responses): tools/list and tools/call of the five tools",
-    security: [{ bearer: [] }],
-    request: { body: { content: { "application/json": { schema: { type: "object" } } } } },
-    responses: { 200: { description: "A JSON-RPC response" } },
-  });
-  app.openAPIRegistry.registerPath({
+  routes.describe({
     method: "get",
     path: "/healthz",
     summary: "Liveness",
     responses: { 200: { description: "The service is up" } },
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "Background Agents Cloud", version: deps.version },
-  });
+  app.get("/openapi.json", (c) =>
+    c.json(routes.document({ title: "Background Agents Cloud", version: deps.version })),
+  );
   return app;
 }
 

@@ -1,6 +1,3 @@
-// First: it extends zod with `.openapi()`, which the routes call on schemas of shared/ (e.g.
-// TenantIdSchema); a zod schema made before the extension lacks the method.
-import "@hono/zod-openapi";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";

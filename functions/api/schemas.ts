@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { ChunkSchema } from "../../shared/domain/chunk.js";
 import { MetadataSchema, TaskSchema, TaskStatusSchema } from "../../shared/domain/task.js";
 
@@ -8,10 +8,10 @@ export const ErrorSchema = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
   })
-  .openapi("Error");
+  .meta({ id: "Error" });
 
-export const TaskObject = TaskSchema;
-export const ChunkObject = ChunkSchema;
+export const TaskObject = TaskSchema.meta({ id: "Task" });
+export const ChunkObject = ChunkSchema.meta({ id: "Chunk" });
 
 export const CreateTaskBody = z
   .strictObject({
@@ -20,14 +20,14 @@ export const CreateTaskBody = z
     expected_output: z.string().optional(),
     metadata: MetadataSchema.optional(),
   })
-  .openapi("CreateTask");
+  .meta({ id: "CreateTask" });
 
 export const TaskIdParam = z.object({
   id: z
     .string()
     .min(1)
     .max(200)
-    .openapi({ param: { name: "id", in: "path" }, example: "agent_task_…" }),
+    .meta({ examples: ["agent_task_…"] }),
 });
 
 export const ListQuery = z.object({
@@ -39,7 +39,7 @@ export const ListQuery = z.object({
 
 export const TaskList = z
   .object({ tasks: z.array(TaskObject), next_cursor: z.string().nullable() })
-  .openapi("TaskList");
+  .meta({ id: "TaskList" });
 
 export const OutputQuery = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
@@ -48,7 +48,7 @@ export const OutputQuery = z.object({
 
 export const OutputPage = z
   .object({ chunks: z.array(ChunkObject), next_after: z.number().int(), status: TaskStatusSchema })
-  .openapi("OutputPage");
+  .meta({ id: "OutputPage" });
 
 export const IdempotencyHeaders = z.object({
   "idempotency-key": z.string().min(1).max(255).optional(),
@@ -56,7 +56,7 @@ export const IdempotencyHeaders = z.object({
 
 export const ToolDefinitionObject = z
   .object({ name: z.string(), description: z.string(), input_schema: z.record(z.string(), z.unknown()) })
-  .openapi("ToolDefinition");
+  .meta({ id: "ToolDefinition" });
 
 export const CallToolResultObject = z
   .object({
@@ -64,13 +64,10 @@ export const CallToolResultObject = z
     isError: z.boolean(),
     structuredContent: z.record(z.string(), z.unknown()),
   })
-  .openapi("CallToolResult");
+  .meta({ id: "CallToolResult" });
 
 export const errorResponses = {
-  400: { description: "Invalid input", content: { "application/json": { schema: ErrorSchema } } },
-  401: {
-    description: "Missing or invalid API key",
-    content: { "application/json": { schema: ErrorSchema } },
-  },
-  404: { description: "Not found", content: { "application/json": { schema: ErrorSchema } } },
+  400: { description: "Invalid input", schema: ErrorSchema },
+  401: { description: "Missing or invalid API key", schema: ErrorSchema },
+  404: { description: "Not found", schema: ErrorSchema },
 } as const;

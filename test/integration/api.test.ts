@@ -246,6 +246,28 @@ describe("REST API", () => {
       ].sort(),
     );
     expect(Object.keys(doc.paths["/v1/tasks"] ?? {}).sort()).toEqual(["get", "post"]);
+    // Named schemas are components, referenced where they are used; parameters come from the schemas.
+    const full = doc as unknown as {
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+      paths: Record<string, Record<string, { parameters?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    expect(Object.keys(full.components.schemas)).toEqual(expect.arrayContaining(["Task", "Chunk", "Error"]));
+    expect(Object.keys(full.components.schemas.Task?.properties ?? {})).toContain("status");
+    const getTask = full.paths["/v1/tasks/{id}"]?.get;
+    expect(getTask?.parameters).toEqual([
+      { name: "id", in: "path", required: true, schema: expect.objectContaining({ type: "string" }) },
+    ]);
+    expect(getTask?.responses["200"]).toEqual({
+      description: "The task",
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Task" } } },
+    });
+    const listParams = full.paths["/v1/tasks"]?.get?.parameters as { name: string; required: boolean }[];
+    expect(listParams.map((p) => [p.name, p.required])).toEqual([
+      ["status", false],
+      ["agent", false],
+      ["limit", false],
+      ["cursor", false],
+    ]);
   });
 });
 

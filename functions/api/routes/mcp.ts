@@ -1,19 +1,26 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { DomainError, NotFoundError } from "../../../shared/domain/errors.js";
 import { callTool, toolError } from "../../../shared/tools/call-tool.js";
 import { isToolName, TOOL_DEFINITIONS } from "../../../shared/tools/definitions.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
 import { errorResponse } from "../errors.js";
+import type { OpenApiRoutes } from "../openapi.js";
 
 /**
  * MCP over Streamable HTTP, stateless: a new server and transport for every request, JSON
  * responses. The tenant and caller come from the request's key and headers.
  */
-export function mcpRoutes(deps: ApiDeps) {
-  const app = new Hono<ApiEnv>();
+export function mcpRoutes(app: Hono<ApiEnv>, routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void {
+  routes.describe({
+    method: "post",
+    path: "/mcp",
+    summary: "MCP Streamable HTTP (stateless, JSON responses): tools/list and tools/call of the five tools",
+    security: [{ bearer: [] }],
+    responses: { 200: { description: "A JSON-RPC response" } },
+  });
 
   app.post("/mcp", async (c) => {
     // The SDK answers an empty JSON-RPC batch with 202; JSON-RPC calls it an invalid request.
@@ -67,6 +74,4 @@ export function mcpRoutes(deps: ApiDeps) {
     c.header("Allow", "POST");
     return errorResponse(c, 405, "method_not_allowed", "this MCP endpoint is stateless: use POST");
   });
-
-  return app;
 }

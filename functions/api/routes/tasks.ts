@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { isFinished, toPublicTask } from "../../../shared/domain/task.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
+import { defineRoute, type OpenApiRoutes } from "../openapi.js";
 import {
   CreateTaskBody,
   ErrorSchema,
@@ -15,59 +15,57 @@ import {
   TaskList,
   TaskObject,
 } from "../schemas.js";
-import { validationHook } from "../validation.js";
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const security = [{ bearer: [] }];
 
-const createTask = createRoute({
+const createTask = defineRoute({
   method: "post",
   path: "/v1/tasks",
   summary: "Start a background agent task",
   security,
-  request: { body: { required: true, ...json(CreateTaskBody) }, headers: IdempotencyHeaders },
+  request: { body: { required: true, schema: CreateTaskBody }, headers: IdempotencyHeaders },
   responses: {
-    201: { description: "Task started", ...json(TaskObject) },
+    201: { description: "Task started", schema: TaskObject },
     200: {
       description: "The task an earlier request with this Idempotency-Key started",
-      ...json(TaskObject),
+      schema: TaskObject,
     },
     ...errorResponses,
-    403: { description: "Agent not in the caller's sub_agents", ...json(ErrorSchema) },
-    409: { description: "Idempotency-Key reused with another body", ...json(ErrorSchema) },
-    413: { description: "Task text over max_task_bytes", ...json(ErrorSchema) },
-    429: { description: "Concurrency limit reached", ...json(ErrorSchema) },
+    403: { description: "Agent not in the caller's sub_agents", schema: ErrorSchema },
+    409: { description: "Idempotency-Key reused with another body", schema: ErrorSchema },
+    413: { description: "Task text over max_task_bytes", schema: ErrorSchema },
+    429: { description: "Concurrency limit reached", schema: ErrorSchema },
   },
 });
 
-const listTasks = createRoute({
+const listTasks = defineRoute({
   method: "get",
   path: "/v1/tasks",
   summary: "List tasks, newest first",
   security,
   request: { query: ListQuery },
-  responses: { 200: { description: "A page of tasks", ...json(TaskList) }, ...errorResponses },
+  responses: { 200: { description: "A page of tasks", schema: TaskList }, ...errorResponses },
 });
 
-const getTask = createRoute({
+const getTask = defineRoute({
   method: "get",
   path: "/v1/tasks/{id}",
   summary: "Get a task",
   security,
   request: { params: TaskIdParam },
-  responses: { 200: { description: "The task", ...json(TaskObject) }, ...errorResponses },
+  responses: { 200: { description: "The task", schema: TaskObject }, ...errorResponses },
 });
 
-const getOutput = createRoute({
+const getOutput = defineRoute({
   method: "get",
   path: "/v1/tasks/{id}/output",
   summary: "Read a task's output chunks after a sequence number",
   security,
   request: { params: TaskIdParam, query: OutputQuery },
-  responses: { 200: { description: "A page of chunks", ...json(OutputPage) }, ...errorResponses },
+  responses: { 200: { description: "A page of chunks", schema: OutputPage }, ...errorResponses },
 });
 
-const getEvents = createRoute({
+const getEvents = defineRoute({
   method: "get",
   path: "/v1/tasks/{id}/events",
   summary: "Server-Sent Events: each chunk (id = seq) and each status change; honours Last-Event-ID",
@@ -76,22 +74,23 @@ const getEvents = createRoute({
   responses: {
     200: {
       description: "An event stream (events `chunk` and `status`)",
-      content: { "text/event-stream": { schema: { type: "string" } } },
+      contentType: "text/event-stream",
+      schema: { type: "string" },
     },
     ...errorResponses,
   },
 });
 
-const stopTask = createRoute({
+const stopTask = defineRoute({
   method: "post",
   path: "/v1/tasks/{id}/stop",
   summary: "Stop a pending or running task",
   security,
   request: { params: TaskIdParam },
   responses: {
-    200: { description: "The stopped task", ...json(TaskObject) },
+    200: { description: "The stopped task", schema: TaskObject },
     ...errorResponses,
-    409: { description: "The task has already finished", ...json(ErrorSchema) },
+    409: { description: "The task has already finished", schema: ErrorSchema },
   },
 });
 
@@ -102,13 +101,12 @@ function bodyHash(body: unknown): string {
   return createHash("sha256").update(JSON.stringify(body)).digest("hex");
 }
 
-export function tasksRoutes(deps: ApiDeps) {
-  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+export function tasksRoutes(routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void {
   const { service } = deps;
 
-  app.openapi(createTask, async (c) => {
-    const body = c.req.valid("json");
-    const key = c.req.valid("header")["idempotency-key"];
+  routes.route(createTask, async (c, input) => {
+    const body = input.json;
+    const key = input.header["idempotency-key"];
     const { task, created } = await service.run({
       tenant: c.get("tenant"),
       caller: c.get("caller"),
@@ -126,8 +124,8 @@ export function tasksRoutes(deps: ApiDeps) {
     return c.json(toPublicTask(task), created ? 201 : 200);
   });
 
-  app.openapi(listTasks, async (c) => {
-    const q = c.req.valid("query");
+  routes.route(listTasks, async (c, input) => {
+    const q = input.query;
     const page = await service.list(c.get("tenant"), {
       limit: q.limit,
       ...(q.status ? { status: q.status } : {}),
@@ -137,25 +135,25 @@ export function tasksRoutes(deps: ApiDeps) {
     return c.json({ tasks: page.tasks.map(toPublicTask), next_cursor: page.nextCursor }, 200);
   });
 
-  app.openapi(getTask, async (c) => {
-    const task = await service.get(c.get("tenant"), c.req.valid("param").id);
+  routes.route(getTask, async (c, input) => {
+    const task = await service.get(c.get("tenant"), input.param.id);
     return c.json(toPublicTask(task), 200);
   });
 
-  app.openapi(getOutput, async (c) => {
-    const { after, limit } = c.req.valid("query");
-    const page = await service.output(c.get("tenant"), c.req.valid("param").id, after, limit);
+  routes.route(getOutput, async (c, input) => {
+    const { after, limit } = input.query;
+    const page = await service.output(c.get("tenant"), input.param.id, after, limit);
     return c.json(page, 200);
   });
 
-  app.openapi(stopTask, async (c) => {
-    const task = await service.stop(c.get("tenant"), c.req.valid("param").id);
+  routes.route(stopTask, async (c, input) => {
+    const task = await service.stop(c.get("tenant"), input.param.id);
     return c.json(toPublicTask(task), 200);
   });
 
-  app.openapi(getEvents, async (c) => {
+  routes.route(getEvents, async (c, input) => {
     const tenant = c.get("tenant");
-    const id = c.req.valid("param").id;
+    const id = input.param.id;
     const first = await service.get(tenant, id); // 404 before the stream starts
     const lastEventId = Number.parseInt(c.req.header("last-event-id") ?? "0", 10);
     let after = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : 0;
@@ -202,6 +200,4 @@ export function tasksRoutes(deps: ApiDeps) {
       },
     );
   });
-
-  return app;
 }

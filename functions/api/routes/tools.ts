@@ -1,12 +1,12 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { NotFoundError } from "../../../shared/domain/errors.js";
 import { callTool, parseToolArgs } from "../../../shared/tools/call-tool.js";
 import { isToolName, TOOL_DEFINITIONS, TOOL_NAMES } from "../../../shared/tools/definitions.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
+import { defineRoute, type OpenApiRoutes } from "../openapi.js";
 import { CallToolResultObject, ErrorSchema, errorResponses, ToolDefinitionObject } from "../schemas.js";
-import { validationHook } from "../validation.js";
 
-const listTools = createRoute({
+const listTools = defineRoute({
   method: "get",
   path: "/v1/tools",
   summary: "The five tool definitions",
@@ -14,47 +14,43 @@ const listTools = createRoute({
   responses: {
     200: {
       description: "Tool definitions",
-      content: { "application/json": { schema: z.object({ tools: z.array(ToolDefinitionObject) }) } },
+      schema: z.object({ tools: z.array(ToolDefinitionObject) }),
     },
     ...errorResponses,
   },
 });
 
-const invokeTool = createRoute({
+const invokeTool = defineRoute({
   method: "post",
   path: "/v1/tools/{name}",
   summary: "Call a tool; the tool's own errors come back as isError results with 200",
   security: [{ bearer: [] }],
   request: {
-    params: z.object({ name: z.string().openapi({ param: { name: "name", in: "path" }, enum: TOOL_NAMES }) }),
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi("ToolArguments") } },
-    },
+    // Any name: an unknown tool is a 404 naming the five, not a validation error.
+    params: z.object({ name: z.string().meta({ examples: [...TOOL_NAMES] }) }),
+    body: { required: true, schema: z.record(z.string(), z.unknown()).meta({ id: "ToolArguments" }) },
   },
   responses: {
     200: {
       description: "The MCP CallToolResult",
-      content: { "application/json": { schema: CallToolResultObject } },
+      schema: CallToolResultObject,
     },
     ...errorResponses,
     400: {
       description: "Arguments do not fit the tool's schema",
-      content: { "application/json": { schema: ErrorSchema } },
+      schema: ErrorSchema,
     },
   },
 });
 
 /** The REST tool gateway: the same five tools as MCP, for orchestrators that speak plain HTTP. */
-export function toolsRoutes(deps: ApiDeps) {
-  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+export function toolsRoutes(routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void {
+  routes.route(listTools, (c) => c.json({ tools: TOOL_DEFINITIONS }, 200));
 
-  app.openapi(listTools, (c) => c.json({ tools: TOOL_DEFINITIONS }, 200));
-
-  app.openapi(invokeTool, async (c) => {
-    const name = c.req.valid("param").name;
+  routes.route(invokeTool, async (c, input) => {
+    const name = input.param.name;
     if (!isToolName(name)) throw new NotFoundError(`unknown tool: ${name}. Tools: ${TOOL_NAMES.join(", ")}`);
-    const args = c.req.valid("json");
+    const args = input.json;
     parseToolArgs(name, args); // a misfit is a 400 invalid_arguments here, not a tool result
     const result = await callTool(name, args, {
       tenant: c.get("tenant"),
@@ -64,6 +60,4 @@ export function toolsRoutes(deps: ApiDeps) {
     });
     return c.json(result, 200);
   });
-
-  return app;
 }
