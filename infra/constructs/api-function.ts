@@ -1,6 +1,6 @@
 import { Duration } from "aws-cdk-lib";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
@@ -47,7 +47,7 @@ const MIN_TIMEOUT_SECONDS = 840 + 30;
  * may read the service secret and the admin token, and no other secret.
  */
 export class ApiFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly url: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: ApiFunctionProps) {

@@ -1,23 +1,24 @@
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import {
   Architecture,
+  Code,
+  Function as LambdaFunction,
   ParamsAndSecretsLayerVersion,
   ParamsAndSecretsVersions,
   Runtime,
   Tracing,
 } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { buildSync } from "esbuild";
+import { LAMBDA_ENTRY_FILE, lambdaBuildOptions, REPO_ROOT } from "./lambda-bundle.js";
 import { ConstructPropsError } from "./props-error.js";
 
-/** The repository root: the esbuild project root and the base of every `entry`. */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { REPO_ROOT };
 
 /** Where files listed in `files` end up inside the deployed function. */
 export const LAMBDA_TASK_ROOT = "/var/task";
@@ -34,11 +35,6 @@ export const FORBIDDEN_ENV_NAME = /OPENAI|ANTHROPIC|API_KEY|SECRET_ACCESS_KEY/i;
  */
 export function secretsExtension(): ParamsAndSecretsLayerVersion {
   return ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, { cacheSize: 10 });
-}
-
-/** Quotes a path for the shell that runs esbuild's command hooks. */
-function shellQuote(path: string): string {
-  return `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 export interface NodeFunctionProps {
@@ -64,11 +60,34 @@ export interface NodeFunctionProps {
 }
 
 /**
- * One Lambda function the way this project runs them: Node.js 22 on ARM64, bundled by the
- * local esbuild (never Docker) as minified ESM with source maps, its own log group with a
- * retention, and its own role that may write only to that log group (no managed policies).
+ * The function's code: `entry` bundled at synth time by the local esbuild, code-split
+ * (lambda-bundle.ts), plus `files`. The asset's hash is that of the output, like NodejsFunction's.
  */
-export function createNodeFunction(scope: Construct, id: string, props: NodeFunctionProps): NodejsFunction {
+function bundledCode(entry: string, files: [string, string][]): Code {
+  return Code.fromAsset(REPO_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: local bundling below always bundles or throws (no Docker on these machines).
+      image: DockerImage.fromRegistry("public.ecr.aws/sam/build-nodejs22.x"),
+      // Part of CDK's cache key of the asset (the `local` function is not): one bundle per entry.
+      environment: { BGA_BUNDLE_ENTRY: entry },
+      local: {
+        tryBundle(outputDir) {
+          buildSync(lambdaBuildOptions(entry, outputDir));
+          for (const [name, source] of files) copyFileSync(source, join(outputDir, name));
+          return true;
+        },
+      },
+    },
+  });
+}
+
+/**
+ * One Lambda function the way this project runs them: Node.js 22 on ARM64, bundled by the
+ * local esbuild (never Docker) as minified, code-split ESM with source maps, its own log group
+ * with a retention, and its own role that may write only to that log group (no managed policies).
+ */
+export function createNodeFunction(scope: Construct, id: string, props: NodeFunctionProps): LambdaFunction {
   const where = `${scope.node.path}/${id}`;
   const entry = join(REPO_ROOT, props.entry);
   if (!existsSync(entry)) throw new ConstructPropsError(where, `entry ${props.entry} does not exist`);
@@ -100,9 +119,9 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
   });
   logGroup.grantWrite(role);
 
-  const fn = new NodejsFunction(scope, id, {
-    entry,
-    handler: "handler",
+  const fn = new LambdaFunction(scope, id, {
+    code: bundledCode(props.entry, files),
+    handler: `${LAMBDA_ENTRY_FILE.replace(/\.mjs$/, "")}.handler`,
     description: props.description,
     runtime: Runtime.NODEJS_22_X,
     architecture: Architecture.ARM_64,
@@ -110,7 +129,7 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     timeout: props.timeout ?? Duration.seconds(30),
     role,
     logGroup,
-    // X-Ray: Lambda's own segments, plus the AWS SDK calls Powertools' tracer captures.
+    // X-Ray: Lambda's own segments, plus what Powertools' tracer captures.
     tracing: Tracing.ACTIVE,
     // Stack traces of the minified bundle point into the TypeScript sources.
     environment: {
@@ -120,34 +139,6 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     },
     ...(props.paramsAndSecrets ? { paramsAndSecrets: props.paramsAndSecrets } : {}),
     ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
-    projectRoot: REPO_ROOT,
-    depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
-    bundling: {
-      forceDockerBundling: false,
-      format: OutputFormat.ESM,
-      target: "node22",
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      // The pinned SDK versions of package.json, not whatever the Lambda runtime ships.
-      bundleAwsSDK: true,
-      mainFields: ["module", "main"],
-      // CommonJS dependencies bundled into ESM still call require().
-      banner:
-        "import { createRequire as __bgaCreateRequire } from 'node:module';const require = __bgaCreateRequire(import.meta.url);",
-      ...(files.length
-        ? {
-            commandHooks: {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (_inputDir: string, outputDir: string) =>
-                files.map(
-                  ([name, source]) => `cp ${shellQuote(source)} ${shellQuote(join(outputDir, name))}`,
-                ),
-            },
-          }
-        : {}),
-    },
   });
   for (const id of ["AwsSolutions-L1", "Serverless-LambdaLatestVersion"]) {
     Validations.of(fn).acknowledge({

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { Function as NodeFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
@@ -32,7 +32,7 @@ export interface ReconcilerProps {
  * failed on after its retries, land in a dead-letter queue (an alarm watches it).
  */
 export class Reconciler extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: NodeFunction;
   readonly rule: Rule;
   readonly deadLetterQueue: Queue;
 

@@ -1,6 +1,6 @@
 import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
@@ -42,7 +42,7 @@ const MIN_TURN_SECONDS = 120;
  * tenants' configs and secrets come from the table; it may read the service secret and no other.
  */
 export class RunnerFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: RunnerFunctionProps) {

@@ -1,0 +1,50 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BuildOptions } from "esbuild";
+
+/**
+ * How every Lambda of the project is bundled, in one place for node-function.ts (which runs it
+ * at synth time) and bench/bundle.ts (which measures what it produces). No aws-cdk-lib here.
+ *
+ * esbuild, run locally (never Docker): minified ESM for Node.js 22 with source maps, the pinned
+ * dependencies of package-lock.json bundled (the AWS SDK too, not the runtime's copy), and
+ * **code splitting**: what a handler imports with `import()` becomes its own chunk, read from
+ * disk only when first needed (the MCP SDK loads on the first MCP request, never for REST).
+ * CDK's NodejsFunction cannot split (it always passes `--outfile`), hence this.
+ */
+
+/** The repository root: the esbuild project root and the base of every `entry`. */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The file Lambda loads: `index.handler`. */
+export const LAMBDA_ENTRY_FILE = "index.mjs";
+
+/** CommonJS dependencies bundled into ESM still call require(): each chunk gets its own. */
+export const LAMBDA_BANNER =
+  "import { createRequire as __bgaCreateRequire } from 'node:module';const require = __bgaCreateRequire(import.meta.url);";
+
+/** esbuild options for the function whose handler is `entry` (relative to the repository root). */
+export function lambdaBuildOptions(
+  entry: string,
+  outdir: string,
+  options: { sourcemap?: boolean } = {},
+): BuildOptions & { outdir: string } {
+  return {
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { index: join(REPO_ROOT, entry) },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "chunks/[name]-[hash]",
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    minify: true,
+    sourcemap: options.sourcemap ?? true,
+    sourcesContent: false,
+    mainFields: ["module", "main"],
+    banner: { js: LAMBDA_BANNER },
+    logLevel: "warning",
+  };
+}

@@ -1,0 +1,100 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { App, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { build, type Metafile } from "esbuild";
+import { afterAll, describe, expect, it } from "vitest";
+import { LAMBDA_ENTRY_FILE, lambdaBuildOptions } from "../../infra/constructs/lambda-bundle.js";
+import { createNodeFunction } from "../../infra/constructs/node-function.js";
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "bga-bundle-test-"));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every input of the output files `from` loads before its code runs (static imports only). */
+function staticInputs(meta: Metafile, from: string): Set<string> {
+  const seen = new Set<string>();
+  const inputs = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const out = meta.outputs[file];
+    if (!out) throw new Error(`no output ${file}`);
+    for (const input of Object.keys(out.inputs)) inputs.add(input);
+    for (const imp of out.imports) if (imp.kind === "import-statement" && !imp.external) visit(imp.path);
+  };
+  visit(from);
+  return inputs;
+}
+
+describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
+  it("splits the API: the MCP SDK is a chunk loaded on the first MCP request, not at a cold start", async () => {
+    const outdir = tempDir();
+    const result = await build({
+      ...lambdaBuildOptions("functions/api/handler.ts", outdir, { sourcemap: false }),
+      metafile: true,
+      write: true,
+    });
+    const meta = result.metafile;
+    const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`/${LAMBDA_ENTRY_FILE}`));
+    expect(entry).toBeDefined();
+    const atColdStart = [...staticInputs(meta, entry as string)];
+    expect(atColdStart.some((i) => i.includes("functions/api/handler.ts"))).toBe(true);
+    expect(atColdStart.some((i) => i.includes("node_modules/hono/"))).toBe(true);
+    for (const lazy of ["@modelcontextprotocol/sdk", "node_modules/ajv/", "functions/api/mcp-server.ts"]) {
+      expect(atColdStart.filter((i) => i.includes(lazy))).toEqual([]);
+    }
+    const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
+    expect(all.some((i) => i.includes("@modelcontextprotocol/sdk/dist/esm/server/"))).toBe(true);
+
+    // What Lambda does: load index.mjs (awslambda is the runtime's global) and find `handler`.
+    const stub =
+      "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };";
+    const url = pathToFileURL(join(outdir, LAMBDA_ENTRY_FILE)).href;
+    const child = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `${stub} const m = await import(${JSON.stringify(url)}); console.log(typeof m.handler);`,
+      ],
+      { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } },
+    );
+    expect(child.stderr).toBe("");
+    expect(child.stdout.trim()).toBe("function");
+  });
+
+  it("gives each function its own bundle (the asset cache key names the entry)", () => {
+    const out = tempDir();
+    const app = new App({ outdir: out, context: { "aws:cdk:bundling-stacks": ["**"] } });
+    const stack = new Stack(app, "Bundles");
+    createNodeFunction(stack, "Reconciler", {
+      entry: "functions/reconciler/handler.ts",
+      description: "one",
+    });
+    createNodeFunction(stack, "Api", { entry: "functions/api/handler.ts", description: "two" });
+    const fns = Template.fromStack(stack).findResources("AWS::Lambda::Function");
+    const keys = Object.values(fns).map(
+      (f) => (f as { Properties: { Code: { S3Key: unknown } } }).Properties.Code.S3Key,
+    );
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys.map((k) => JSON.stringify(k))).size).toBe(2);
+    for (const fn of Object.values(fns)) {
+      expect((fn as { Properties: { Handler: string } }).Properties.Handler).toBe("index.handler");
+    }
+    app.synth();
+    const bundles = readdirSync(out).filter(
+      (d) => d.startsWith("asset.") && existsSync(join(out, d, LAMBDA_ENTRY_FILE)),
+    );
+    expect(bundles).toHaveLength(2);
+  });
+});
