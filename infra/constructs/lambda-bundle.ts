@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BuildOptions } from "esbuild";
 
@@ -23,7 +23,7 @@ export const LAMBDA_ENTRY_FILE = "index.mjs";
 export const LAMBDA_BANNER =
   "import { createRequire as __bgaCreateRequire } from 'node:module';const require = __bgaCreateRequire(import.meta.url);";
 
-/** esbuild options for the function whose handler is `entry` (relative to the repository root). */
+/** esbuild options for the function whose handler is `entry` (relative to the repository root, or absolute). */
 export function lambdaBuildOptions(
   entry: string,
   outdir: string,
@@ -31,7 +31,7 @@ export function lambdaBuildOptions(
 ): BuildOptions & { outdir: string } {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { index: join(REPO_ROOT, entry) },
+    entryPoints: { index: isAbsolute(entry) ? entry : join(REPO_ROOT, entry) },
     outdir,
     outExtension: { ".js": ".mjs" },
     chunkNames: "chunks/[name]-[hash]",
