@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
@@ -76,11 +76,9 @@ async function buildApp() {
   // The generated value is 64 letters and digits; ServiceKeys refuses fewer than 32 bytes.
   const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
 
-  const { doc } = createDocumentClient({
-    region: env.AWS_REGION,
-    endpoint: env.BGA_DYNAMODB_ENDPOINT,
-    instrument: (client) => powertools.tracer.captureAWSv3Client(client),
-  });
+  // DynamoDB through `fetch`: the tracer (captureHTTPsRequests, on by default) traces each
+  // request as a subsegment named after the host (undici diagnostics channels).
+  const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);
   // No processEnvTenantId: in the cloud nothing resolves from the server's environment (SPEC §6).

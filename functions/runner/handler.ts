@@ -1,6 +1,6 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
 import * as z from "zod";
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
@@ -67,11 +67,9 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   }
   const cloud = parsed.data;
   const log = powertools.log;
-  const { doc } = createDocumentClient({
-    region: env.AWS_REGION,
-    endpoint: env.BGA_DYNAMODB_ENDPOINT,
-    instrument: (client) => powertools.tracer.captureAWSv3Client(client),
-  });
+  // DynamoDB through `fetch`: the tracer (captureHTTPsRequests, on by default) traces each
+  // request as a subsegment named after the host (undici diagnostics channels).
+  const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   // The session token and the extension's port, from the environment Lambda and the layer set.
   const secrets = LambdaExtensionSecrets.fromEnv();
