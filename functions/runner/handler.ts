@@ -1,4 +1,3 @@
-import { SFNClient } from "@aws-sdk/client-sfn";
 import * as z from "zod";
 import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
@@ -7,7 +6,7 @@ import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js"
 import { createModelClient } from "../../shared/adapters/models/model-factory.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
-import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
+import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 
 /** Logger, metrics and tracer: once per cold start. */
@@ -67,8 +66,8 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   }
   const cloud = parsed.data;
   const log = powertools.log;
-  // DynamoDB through `fetch`: the tracer (captureHTTPsRequests, on by default) traces each
-  // request as a subsegment named after the host (undici diagnostics channels).
+  // The clients call AWS with `fetch`: the tracer (captureHTTPsRequests, on by default) traces
+  // each request as a subsegment named after the host (undici diagnostics channels).
   const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   // The session token and the extension's port, from the environment Lambda and the layer set.
@@ -85,7 +84,7 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
     ? new TaskService(
         repo,
         new SfnExecutions(
-          new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+          createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
           cloud.BGA_STATE_MACHINE_ARN,
         ),
         log,
