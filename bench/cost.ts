@@ -1,6 +1,6 @@
 import "../local/polyfills.js";
-import { type AttributeValue, DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import { createDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { keys } from "../shared/adapters/dynamo/keys.js";
 import {
   RECORD_FAILURE_STATE,
@@ -430,35 +430,27 @@ export async function benchCost(dynamodbEndpoint: string): Promise<SummaryRow[]>
     if (task?.status !== "completed") throw new Error(`task ended ${task?.status ?? "missing"}`);
 
     // Storage: the task's items as stored (read directly, not through the proxy).
-    const direct = new DynamoDBClient({
-      region: "us-east-1",
-      endpoint: dynamodbEndpoint,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
+    // Raw Query (DynamoDB JSON): itemSize reads the stored form.
+    const direct = createDynamoDocumentClient({ region: "us-east-1", endpoint: dynamodbEndpoint });
     let storedBytes = 0;
     let storedItems = 0;
-    try {
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await direct.send(
-          new QueryCommand({
-            TableName: bench.tableName,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": { S: keys.task(TENANT_ID, id).pk } },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          storedItems += 1;
-          // The task item is projected (ALL) into both GSIs as well.
-          const copies = item.sk?.S === "TASK" ? 3 : 1;
-          storedBytes += copies * (itemSize(item) + ITEM_STORAGE_OVERHEAD);
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
-    } finally {
-      direct.destroy();
-    }
+    let start: unknown;
+    do {
+      const page: { Items?: unknown[]; LastEvaluatedKey?: unknown } = await direct.call("Query", {
+        TableName: bench.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: keys.task(TENANT_ID, id).pk } },
+        ExclusiveStartKey: start,
+      });
+      for (const item of page.Items ?? []) {
+        storedItems += 1;
+        // The task item is projected (ALL) into both GSIs as well.
+        const sk = isRecord(item) && isRecord(item.sk) ? item.sk.S : undefined;
+        const copies = sk === "TASK" ? 3 : 1;
+        storedBytes += copies * (itemSize(item) + ITEM_STORAGE_OVERHEAD);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
 
     // ------------------------------------------------------------------------ counted figures
     const byOp = tally(recorded);

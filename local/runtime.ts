@@ -6,7 +6,7 @@ import {
   type RunnerDeps,
   type RunnerSettings,
 } from "../functions/runner/run-agent-step.js";
-import { createDocumentClient } from "../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../shared/adapters/dynamo/tenant-directory.js";
@@ -68,8 +68,8 @@ export interface LocalRuntimeOptions {
  */
 export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const log = options.log ?? createLogger("info");
-  const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: options.dynamodbEndpoint });
-  await ensureTable(raw, options.tableName);
+  const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: options.dynamodbEndpoint });
+  await ensureTable(doc, options.tableName);
   const serviceKeys = new ServiceKeys(options.serviceSecret ?? ServiceKeys.generateSecret());
   const tenantStore = new DynamoTenantStore(doc, options.tableName);
   const defaultTenantId = options.defaultTenant?.id ?? DEFAULT_TENANT_ID;
@@ -152,7 +152,6 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     resumeInterrupted,
     close: async () => {
       local.abortAll();
-      raw.destroy();
     },
   };
 }

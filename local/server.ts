@@ -3,9 +3,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { serve } from "@hono/node-server";
-import { SfnExecutions } from "../shared/adapters/sfn/sfn-executions.js";
+import { createStepFunctionsClient, SfnExecutions } from "../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../shared/config.js";
 import { readConfigSource } from "../shared/default-tenant.js";
 import { InvalidConfigError } from "../shared/domain/errors.js";
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
     ...(env.BGA_STATE_MACHINE_ARN
       ? {
           executions: new SfnExecutions(
-            new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+            createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
             env.BGA_STATE_MACHINE_ARN,
           ),
         }

@@ -1,15 +1,14 @@
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
-import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
+import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 
 /** Logger, metrics and tracer: once per cold start. */
@@ -73,11 +72,9 @@ async function buildApp() {
   // The generated value is 64 letters and digits; ServiceKeys refuses fewer than 32 bytes.
   const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
 
-  const { doc } = createDocumentClient({
-    region: env.AWS_REGION,
-    endpoint: env.BGA_DYNAMODB_ENDPOINT,
-    instrument: (client) => powertools.tracer.captureAWSv3Client(client),
-  });
+  // Both clients call AWS with `fetch`: the tracer (captureHTTPsRequests, on by default) traces
+  // each request as a subsegment named after the host (undici diagnostics channels).
+  const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);
   // No processEnvTenantId: in the cloud nothing resolves from the server's environment (SPEC §6).
@@ -86,7 +83,7 @@ async function buildApp() {
     defaultLimits: cloud.BGA_DEFAULT_LIMITS,
   });
   const executions = new SfnExecutions(
-    powertools.tracer.captureAWSv3Client(new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 })),
+    createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
     cloud.BGA_STATE_MACHINE_ARN,
   );
   const service = new TaskService(repo, executions, log, { waitPollMs: 1000, metrics: powertools.sink });

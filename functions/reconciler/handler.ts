@@ -1,4 +1,4 @@
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { loadEnv } from "../../shared/config.js";
@@ -18,11 +18,8 @@ export async function handler(event: unknown): Promise<ReconcileOutcome> {
   if (!cached) {
     const env = loadEnv();
     const log = powertools.log;
-    const { doc } = createDocumentClient({
-      region: env.AWS_REGION,
-      endpoint: env.BGA_DYNAMODB_ENDPOINT,
-      instrument: (client) => powertools.tracer.captureAWSv3Client(client),
-    });
+    // `fetch` underneath: the tracer traces each request as a subsegment named after the host.
+    const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
     const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
     cached = (e) => reconcileExecution({ repo, log }, e);
   }

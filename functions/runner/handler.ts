@@ -1,13 +1,12 @@
-import { SFNClient } from "@aws-sdk/client-sfn";
 import * as z from "zod";
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { createModelClient } from "../../shared/adapters/models/model-factory.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
-import { SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
+import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 
 /** Logger, metrics and tracer: once per cold start. */
@@ -67,11 +66,9 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   }
   const cloud = parsed.data;
   const log = powertools.log;
-  const { doc } = createDocumentClient({
-    region: env.AWS_REGION,
-    endpoint: env.BGA_DYNAMODB_ENDPOINT,
-    instrument: (client) => powertools.tracer.captureAWSv3Client(client),
-  });
+  // The clients call AWS with `fetch`: the tracer (captureHTTPsRequests, on by default) traces
+  // each request as a subsegment named after the host (undici diagnostics channels).
+  const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   // The session token and the extension's port, from the environment Lambda and the layer set.
   const secrets = LambdaExtensionSecrets.fromEnv();
@@ -87,7 +84,7 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
     ? new TaskService(
         repo,
         new SfnExecutions(
-          new SFNClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+          createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
           cloud.BGA_STATE_MACHINE_ARN,
         ),
         log,

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
@@ -33,9 +33,7 @@ let fake: FakeOpenAI;
 
 beforeAll(async () => {
   const endpoint = inject("dynamodbEndpoint");
-  const { raw } = createDocumentClient({ region: "us-east-1", endpoint });
-  await ensureTable(raw, tableName);
-  raw.destroy();
+  await ensureTable(createDynamoDocumentClient({ region: "us-east-1", endpoint }), tableName);
   fake = await new FakeOpenAI().start();
   extension = createServer((req, res) => {
     const id = new URL(req.url ?? "", "http://localhost").searchParams.get("secretId");
@@ -155,7 +153,7 @@ describe("the cloud handlers", () => {
   });
 
   it("run a step with the tenant's own provider key, never the function's environment", async () => {
-    const { doc } = createDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+    const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
     const keys = new ServiceKeys(Buffer.from(SERVICE_SECRET, "utf8"));
     const tenant = await new DynamoTenantDirectory(new DynamoTenantStore(doc, tableName), keys).get("acme");
     if (!tenant) throw new Error("tenant acme was not created");

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import {
   ExecutionInputMissingError,
   type ReconcileOutcome,
   reconcileExecution,
 } from "../../functions/reconciler/reconcile.js";
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { newTaskId, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
@@ -16,15 +16,13 @@ const STATE_MACHINE_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:Ta
 
 const TABLE = `reconcile-${randomUUID()}`;
 
-const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const repo = new DynamoTaskRepository(doc, { tableName: TABLE, retentionDays: 30, maxTaskSeconds: 3600 });
 const deps = { repo, log: createLogger("silent") };
 
 beforeAll(async () => {
-  await ensureTable(raw, TABLE);
+  await ensureTable(doc, TABLE);
 });
-
-afterAll(() => raw.destroy());
 
 async function newTask(status: "pending" | "running" = "running"): Promise<TaskRecord> {
   const record = newTaskRecord({

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { ServiceKeys } from "../../shared/security/service-secret.js";
@@ -10,7 +10,7 @@ import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 // The deployment's default limits (the stack's `defaultLimits` setting, BGA_DEFAULT_LIMITS in
 // the API Lambda) as the base of every new tenant's limits, stored in DynamoDB Local.
 
-const { raw, doc } = createDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const tableName = `bga-default-limits-${randomUUID()}`;
 const store = new DynamoTenantStore(doc, tableName);
 const keys = new ServiceKeys(ServiceKeys.generateSecret());
@@ -22,9 +22,8 @@ const config = [
 ].join("\n");
 
 beforeAll(async () => {
-  await ensureTable(raw, tableName);
+  await ensureTable(doc, tableName);
 });
-afterAll(() => raw.destroy());
 
 describe("TenantAdmin with default limits", () => {
   const admin = new TenantAdmin(store, keys, () => {}, {

@@ -1,60 +1,106 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AwsServiceError } from "../../shared/adapters/aws/aws-json-client.js";
 import {
-  ExecutionAlreadyExists,
-  ExecutionDoesNotExist,
-  SFNClient,
-  StartExecutionCommand,
-  StopExecutionCommand,
-} from "@aws-sdk/client-sfn";
-import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
-import { executionArn, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
+  createStepFunctionsClient,
+  executionArn,
+  SfnExecutions,
+} from "../../shared/adapters/sfn/sfn-executions.js";
+import { awsError, FakeAwsJsonEndpoint } from "../support/fake-aws-json.js";
 
-// Step Functions cannot run here: these tests check the exact commands the adapter sends.
-const sfn = mockClient(SFNClient);
+// Step Functions cannot run here: a fake endpoint records the exact requests the adapter sends.
 const SM = "arn:aws:states:eu-west-1:123456789012:stateMachine:bga-tasks";
+const endpoint = new FakeAwsJsonEndpoint({ status: 200, body: {} });
+let executions: SfnExecutions;
 
-beforeEach(() => sfn.reset());
+beforeAll(async () => {
+  await endpoint.start();
+  const sfn = createStepFunctionsClient({
+    region: "eu-west-1",
+    endpoint: endpoint.url,
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
+    maxAttempts: 5,
+    sleep: async () => {},
+  });
+  executions = new SfnExecutions(sfn, SM);
+});
+afterAll(() => endpoint.stop());
+beforeEach(() => endpoint.reset());
 
 describe("Step Functions executions", () => {
   it("starts one execution per task, named after the task ID", async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: "x", startDate: new Date() });
-    await new SfnExecutions(new SFNClient({}), SM).start({ tenantId: "acme", taskId: "agent_task_abc" });
-    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        stateMachineArn: SM,
-        name: "agent_task_abc",
-        input: '{"tenant_id":"acme","task_id":"agent_task_abc"}',
-      },
-    ]);
+    endpoint.enqueue({ status: 200, body: { executionArn: "x", startDate: 1767225600 } });
+    await executions.start({ tenantId: "acme", taskId: "agent_task_abc" });
+    expect(endpoint.requests).toHaveLength(1);
+    const [req] = endpoint.requests;
+    expect(req?.method).toBe("POST");
+    expect(req?.path).toBe("/");
+    expect(req?.target).toBe("AWSStepFunctions.StartExecution");
+    expect(req?.headers["content-type"]).toBe("application/x-amz-json-1.0");
+    expect(req?.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/states\/aws4_request, /,
+    );
+    expect(req?.body).toEqual({
+      stateMachineArn: SM,
+      name: "agent_task_abc",
+      input: '{"tenant_id":"acme","task_id":"agent_task_abc"}',
+    });
   });
 
   it("a repeated start is harmless", async () => {
-    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
-    await expect(
-      new SfnExecutions(new SFNClient({}), SM).start({ tenantId: "acme", taskId: "agent_task_abc" }),
-    ).resolves.toBeUndefined();
+    endpoint.enqueue({
+      status: 400,
+      body: { __type: "ExecutionAlreadyExists", message: "Execution Already Exists: 'arn:…'" },
+    });
+    await expect(executions.start({ tenantId: "acme", taskId: "agent_task_abc" })).resolves.toBeUndefined();
+    expect(endpoint.requests).toHaveLength(1);
   });
 
   it("stops the task's execution by its ARN", async () => {
-    sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
-    await new SfnExecutions(new SFNClient({}), SM).stop({
-      tenantId: "acme",
-      taskId: "agent_task_abc",
-      cause: "why",
-    });
-    expect(sfn.commandCalls(StopExecutionCommand)[0]?.args[0].input).toEqual({
-      executionArn: "arn:aws:states:eu-west-1:123456789012:execution:bga-tasks:agent_task_abc",
-      error: "TaskStopped",
-      cause: "why",
-    });
-    sfn.on(StopExecutionCommand).rejects(new ExecutionDoesNotExist({ message: "gone", $metadata: {} }));
-    await expect(
-      new SfnExecutions(new SFNClient({}), SM).stop({
-        tenantId: "acme",
-        taskId: "agent_task_abc",
-        cause: "why",
-      }),
-    ).resolves.toBeUndefined();
+    endpoint.enqueue({ status: 200, body: { stopDate: 1767225600 } });
+    await executions.stop({ tenantId: "acme", taskId: "agent_task_abc", cause: "why" });
+    expect(endpoint.requests.map((r) => [r.target, r.body])).toEqual([
+      [
+        "AWSStepFunctions.StopExecution",
+        {
+          executionArn: "arn:aws:states:eu-west-1:123456789012:execution:bga-tasks:agent_task_abc",
+          error: "TaskStopped",
+          cause: "why",
+        },
+      ],
+    ]);
     expect(executionArn(SM, "n")).toBe("arn:aws:states:eu-west-1:123456789012:execution:bga-tasks:n");
+  });
+
+  it("stopping an execution that does not exist is harmless", async () => {
+    endpoint.enqueue(awsError(400, "ExecutionDoesNotExist", "Execution Does Not Exist"));
+    await expect(
+      executions.stop({ tenantId: "acme", taskId: "agent_task_abc", cause: "why" }),
+    ).resolves.toBeUndefined();
+  });
+
+  it("other errors reach the caller, after retries where they are worth it", async () => {
+    endpoint.enqueue(awsError(400, "StateMachineDoesNotExist", "State Machine Does Not Exist"));
+    const refused = await executions.start({ tenantId: "acme", taskId: "t1" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AwsServiceError);
+    expect(refused).toMatchObject({ name: "StateMachineDoesNotExist", statusCode: 400 });
+    expect(endpoint.requests).toHaveLength(1);
+
+    endpoint.reset();
+    endpoint.enqueue(
+      awsError(400, "ThrottlingException", "Rate exceeded"),
+      awsError(400, "ThrottlingException", "Rate exceeded"),
+      { status: 200, body: { executionArn: "x" } },
+    );
+    await executions.start({ tenantId: "acme", taskId: "t2" });
+    expect(endpoint.requests.map((r) => r.target)).toEqual(Array(3).fill("AWSStepFunctions.StartExecution"));
+
+    endpoint.reset();
+    endpoint.enqueue(
+      awsError(400, "AccessDeniedException", "not authorized to perform states:StopExecution"),
+    );
+    await expect(executions.stop({ tenantId: "acme", taskId: "t3", cause: "why" })).rejects.toMatchObject({
+      name: "AccessDeniedException",
+      message: "not authorized to perform states:StopExecution",
+    });
   });
 });

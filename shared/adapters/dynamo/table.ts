@@ -1,12 +1,24 @@
-import {
-  CreateTableCommand,
-  type CreateTableCommandInput,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  ResourceInUseException,
-  UpdateTimeToLiveCommand,
-} from "@aws-sdk/client-dynamodb";
+import { isAwsServiceError } from "../aws/aws-json-client.js";
+import type { DynamoDocumentClient } from "./client.js";
 import { INDEX_BY_STATUS, INDEX_BY_TENANT } from "./keys.js";
+
+interface KeySchemaElement {
+  AttributeName: string;
+  KeyType: "HASH" | "RANGE";
+}
+
+/** The fields of DynamoDB's CreateTable input this table uses. */
+export interface CreateTableInput {
+  TableName: string;
+  BillingMode: "PAY_PER_REQUEST";
+  AttributeDefinitions: { AttributeName: string; AttributeType: "S" | "N" | "B" }[];
+  KeySchema: KeySchemaElement[];
+  GlobalSecondaryIndexes: {
+    IndexName: string;
+    KeySchema: KeySchemaElement[];
+    Projection: { ProjectionType: "ALL" };
+  }[];
+}
 
 /**
  * The table's shape, for the local runtime and the tests (CDK declares the same shape in
@@ -22,7 +34,7 @@ export const TABLE_SCHEMA = {
   ],
 } as const;
 
-export function createTableInput(tableName: string): CreateTableCommandInput {
+export function createTableInput(tableName: string): CreateTableInput {
   const attrs = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
   for (const i of TABLE_SCHEMA.indexes) {
     attrs.add(i.partitionKey);
@@ -48,17 +60,15 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 }
 
 /** Creates the table (and its TTL setting) unless it exists. */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(db: DynamoDocumentClient, tableName: string): Promise<void> {
   try {
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
-      }),
-    );
+    await db.call("CreateTable", createTableInput(tableName));
+    await db.call("UpdateTimeToLive", {
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
+    });
   } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
+    if (!isAwsServiceError(err, "ResourceInUseException")) throw err;
   }
-  await client.send(new DescribeTableCommand({ TableName: tableName }));
+  await db.call("DescribeTable", { TableName: tableName });
 }

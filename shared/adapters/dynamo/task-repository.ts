@@ -1,16 +1,4 @@
 import { gunzipSync, gzipSync } from "node:zlib";
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { byteLength, type Chunk, ChunkSchema, splitUtf8 } from "../../domain/chunk.js";
 import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
@@ -30,10 +18,16 @@ import type {
   TaskRepository,
 } from "../../ports.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
+import {
+  type BatchGetOutput,
+  cancellationReasons,
+  type DynamoDocumentClient,
+  type Item,
+  isConditionalCheckFailed,
+  type QueryInput,
+  type TransactWriteItem,
+} from "./client.js";
 import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "./keys.js";
-
-type Item = Record<string, unknown>;
-type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
 /** Thrown by create() when the Idempotency-Key was taken by a concurrent request. */
 export class IdempotencyKeyTakenError extends Error {
@@ -76,8 +70,7 @@ function toRecord(item: Item): TaskRecord {
 }
 
 function isConditionFailure(err: unknown, index: number): boolean {
-  if (!(err instanceof TransactionCanceledException)) return false;
-  return err.CancellationReasons?.[index]?.Code === "ConditionalCheckFailed";
+  return cancellationReasons(err)?.[index]?.Code === "ConditionalCheckFailed";
 }
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | null {
@@ -88,7 +81,7 @@ export class DynamoTaskRepository implements TaskRepository {
   private readonly now: () => Date;
   private readonly options: Required<Omit<TaskRepositoryOptions, "now">>;
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DynamoDocumentClient,
     options: TaskRepositoryOptions,
   ) {
     this.now = options.now ?? (() => new Date());
@@ -109,7 +102,7 @@ export class DynamoTaskRepository implements TaskRepository {
 
   async create({ record, maxRunningTasks, idempotency, retentionSeconds }: NewTask): Promise<TaskRecord> {
     const listSk = keys.listSk(record.created_at, record.id);
-    const items: TransactItem[] = [
+    const items: TransactWriteItem[] = [
       {
         Update: {
           TableName: this.table,
@@ -150,7 +143,7 @@ export class DynamoTaskRepository implements TaskRepository {
       });
     }
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.db.transactWrite({ TransactItems: items });
     } catch (err) {
       if (isConditionFailure(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
       if (idempotency && isConditionFailure(err, 2)) throw new IdempotencyKeyTakenError();
@@ -163,9 +156,11 @@ export class DynamoTaskRepository implements TaskRepository {
     tenantId: string,
     key: string,
   ): Promise<{ task: TaskRecord; bodyHash: string } | null> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: keys.idempotency(tenantId, key), ConsistentRead: true }),
-    );
+    const res = await this.db.get({
+      TableName: this.table,
+      Key: keys.idempotency(tenantId, key),
+      ConsistentRead: true,
+    });
     const item = res.Item;
     if (!item || (typeof item.expires_at === "number" && item.expires_at * 1000 < this.now().getTime())) {
       return null;
@@ -175,15 +170,13 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async get(tenantId: string, taskId: string, consistent = false): Promise<TaskRecord | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.task(tenantId, taskId),
-        ConsistentRead: consistent,
-        ProjectionExpression: TASK_ATTRS.map((_, i) => `#a${i}`).join(","),
-        ExpressionAttributeNames: Object.fromEntries(TASK_ATTRS.map((a, i) => [`#a${i}`, a])),
-      }),
-    );
+    const res = await this.db.get({
+      TableName: this.table,
+      Key: keys.task(tenantId, taskId),
+      ConsistentRead: consistent,
+      ProjectionExpression: TASK_ATTRS.map((_, i) => `#a${i}`).join(","),
+      ExpressionAttributeNames: Object.fromEntries(TASK_ATTRS.map((a, i) => [`#a${i}`, a])),
+    });
     return res.Item ? toRecord(res.Item) : null;
   }
 
@@ -198,7 +191,7 @@ export class DynamoTaskRepository implements TaskRepository {
         },
       };
       while (request && Object.keys(request).length > 0) {
-        const res: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: request }));
+        const res: BatchGetOutput = await this.db.batchGet({ RequestItems: request });
         for (const item of res.Responses?.[this.table] ?? []) {
           const record = toRecord(item);
           out.set(record.id, record);
@@ -238,7 +231,7 @@ export class DynamoTaskRepository implements TaskRepository {
     tenantId: string,
     query: ListQuery,
   ): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
-    const input: QueryCommandInput = query.status
+    const input: QueryInput = query.status
       ? {
           TableName: this.table,
           IndexName: INDEX_BY_STATUS,
@@ -261,9 +254,11 @@ export class DynamoTaskRepository implements TaskRepository {
     let start = query.cursor ? this.decodeCursor(tenantId, query.cursor, query.status) : undefined;
     // With an agent filter a page can come back short; keep reading until it is full or done.
     do {
-      const res = await this.db.send(
-        new QueryCommand({ ...input, Limit: query.limit - tasks.length, ExclusiveStartKey: start }),
-      );
+      const res = await this.db.query({
+        ...input,
+        Limit: query.limit - tasks.length,
+        ExclusiveStartKey: start,
+      });
       for (const item of res.Items ?? []) tasks.push(toRecord(item));
       start = res.LastEvaluatedKey;
     } while (start && tasks.length < query.limit);
@@ -276,9 +271,11 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async runningCount(tenantId: string): Promise<number> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: keys.counters(tenantId), ConsistentRead: true }),
-    );
+    const res = await this.db.get({
+      TableName: this.table,
+      Key: keys.counters(tenantId),
+      ConsistentRead: true,
+    });
     return typeof res.Item?.running === "number" ? res.Item.running : 0;
   }
 
@@ -360,18 +357,14 @@ export class DynamoTaskRepository implements TaskRepository {
     };
     try {
       if (isFinished(to)) {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
-          }),
-        );
+        await this.db.transactWrite({
+          TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
+        });
       } else {
-        await this.db.send(new UpdateCommand(update));
+        await this.db.update(update);
       }
     } catch (err) {
-      const failedCondition =
-        (err instanceof Error && err.name === "ConditionalCheckFailedException") ||
-        isConditionFailure(err, 0);
+      const failedCondition = isConditionalCheckFailed(err) || isConditionFailure(err, 0);
       if (!failedCondition) throw err;
       return { moved: false, current: await this.get(tenantId, taskId, true) };
     }
@@ -395,7 +388,7 @@ export class DynamoTaskRepository implements TaskRepository {
     const at = now.toISOString();
     const taskKey = keys.task(input.tenantId, input.taskId);
     const chunkExpiry = input.chunkExpiresAt ?? this.expiresAt(now, this.options.maxTaskSeconds);
-    const items: TransactItem[] = [];
+    const items: TransactWriteItem[] = [];
     let seq = input.expectedLastSeq;
     for (const chunk of input.chunks) {
       for (const text of splitUtf8(chunk.text)) {
@@ -435,7 +428,7 @@ export class DynamoTaskRepository implements TaskRepository {
       values[":result"] = input.finish.result ?? null;
       values[":error"] = input.finish.error ?? null;
     }
-    const taskUpdate: TransactItem = {
+    const taskUpdate: TransactWriteItem = {
       Update: {
         TableName: this.table,
         Key: taskKey,
@@ -445,7 +438,7 @@ export class DynamoTaskRepository implements TaskRepository {
         ExpressionAttributeValues: values,
       },
     };
-    const all: TransactItem[] = [taskUpdate, ...items];
+    const all: TransactWriteItem[] = [taskUpdate, ...items];
     if (input.finish) {
       all.push({ Update: this.releaseSlot(input.tenantId) });
       all.push({ Delete: { TableName: this.table, Key: keys.checkpoint(input.tenantId, input.taskId) } });
@@ -465,7 +458,7 @@ export class DynamoTaskRepository implements TaskRepository {
     }
     if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: all }));
+      await this.db.transactWrite({ TransactItems: all });
     } catch (err) {
       if (!isConditionFailure(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);
@@ -478,21 +471,21 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async addChild(tenantId: string, parentId: string, childId: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.task(tenantId, parentId),
-        UpdateExpression: "SET children = list_append(if_not_exists(children, :empty), :child)",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":empty": [], ":child": [childId] },
-      }),
-    );
+    await this.db.update({
+      TableName: this.table,
+      Key: keys.task(tenantId, parentId),
+      UpdateExpression: "SET children = list_append(if_not_exists(children, :empty), :child)",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: { ":empty": [], ":child": [childId] },
+    });
   }
 
   async getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: keys.checkpoint(tenantId, taskId), ConsistentRead: true }),
-    );
+    const res = await this.db.get({
+      TableName: this.table,
+      Key: keys.checkpoint(tenantId, taskId),
+      ConsistentRead: true,
+    });
     if (!res.Item) return null;
     const item = CheckpointItemSchema.parse(res.Item);
     return {
@@ -503,21 +496,19 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async chunksAfter(tenantId: string, taskId: string, after: number, limit: number): Promise<Chunk[]> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: {
-          ":pk": keys.task(tenantId, taskId).pk,
-          ":from": keys.chunkSk(after + 1),
-          ":to": "CHUNK#~",
-        },
-        ProjectionExpression: "seq, kind, #text, #at",
-        ExpressionAttributeNames: { "#text": "text", "#at": "at" },
-        Limit: limit,
-        ConsistentRead: true,
-      }),
-    );
+    const res = await this.db.query({
+      TableName: this.table,
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+      ExpressionAttributeValues: {
+        ":pk": keys.task(tenantId, taskId).pk,
+        ":from": keys.chunkSk(after + 1),
+        ":to": "CHUNK#~",
+      },
+      ProjectionExpression: "seq, kind, #text, #at",
+      ExpressionAttributeNames: { "#text": "text", "#at": "at" },
+      Limit: limit,
+      ConsistentRead: true,
+    });
     return (res.Items ?? []).map((i) => ChunkSchema.parse(i));
   }
 
@@ -526,23 +517,21 @@ export class DynamoTaskRepository implements TaskRepository {
     let total = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: {
-            ":pk": keys.task(tenantId, taskId).pk,
-            ":from": "CHUNK#",
-            ":to": "CHUNK#~",
-          },
-          ProjectionExpression: "seq, kind, #text, #at",
-          ExpressionAttributeNames: { "#text": "text", "#at": "at" },
-          ScanIndexForward: false,
-          Limit: 50,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
+      const res = await this.db.query({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: {
+          ":pk": keys.task(tenantId, taskId).pk,
+          ":from": "CHUNK#",
+          ":to": "CHUNK#~",
+        },
+        ProjectionExpression: "seq, kind, #text, #at",
+        ExpressionAttributeNames: { "#text": "text", "#at": "at" },
+        ScanIndexForward: false,
+        Limit: 50,
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      });
       for (const item of res.Items ?? []) {
         const chunk = ChunkSchema.parse(item);
         out.push(chunk);

@@ -1,15 +1,7 @@
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../domain/errors.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
+import { cancellationReasons, type DynamoDocumentClient, isConditionalCheckFailed } from "./client.js";
 
 /** What is stored for a tenant (its secrets live in their own, encrypted item). */
 export const TenantRecordSchema = z.object({
@@ -40,20 +32,13 @@ const tenantKeys = {
 const SecretsItemSchema = z.object({ blob: z.instanceof(Uint8Array), names: z.array(z.string()) });
 
 function conditionFailedAt(err: unknown, index: number): boolean {
-  return (
-    err instanceof TransactionCanceledException &&
-    err.CancellationReasons?.[index]?.Code === "ConditionalCheckFailed"
-  );
-}
-
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === "ConditionalCheckFailedException";
+  return cancellationReasons(err)?.[index]?.Code === "ConditionalCheckFailed";
 }
 
 /** Tenants, their keys and their encrypted secrets, in the service's one table. */
 export class DynamoTenantStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DynamoDocumentClient,
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -73,20 +58,18 @@ export class DynamoTenantStore {
       updated_at: at,
     };
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...tenantKeys.profile(input.id), ...record },
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
+      await this.db.transactWrite({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: { ...tenantKeys.profile(input.id), ...record },
+              ConditionExpression: "attribute_not_exists(pk)",
             },
-            ...this.keyPuts(input.key),
-          ],
-        }),
-      );
+          },
+          ...this.keyPuts(input.key),
+        ],
+      });
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new TenantExistsError(input.id);
       throw err;
@@ -97,28 +80,28 @@ export class DynamoTenantStore {
   /** Creates the tenant, or replaces its config (used for the local default tenant at each start). */
   async upsert(id: string, config: string): Promise<TenantRecord> {
     const at = this.now().toISOString();
-    const res = await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.profile(id),
-        UpdateExpression:
-          "SET id = :id, config = :config, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
-        ExpressionAttributeValues: {
-          ":id": id,
-          ":config": config,
-          ":at": at,
-          ":limits": LimitsSchema.parse({}),
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
+    const res = await this.db.update({
+      TableName: this.tableName,
+      Key: tenantKeys.profile(id),
+      UpdateExpression:
+        "SET id = :id, config = :config, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
+      ExpressionAttributeValues: {
+        ":id": id,
+        ":config": config,
+        ":at": at,
+        ":limits": LimitsSchema.parse({}),
+      },
+      ReturnValues: "ALL_NEW",
+    });
     return TenantRecordSchema.parse(res.Attributes);
   }
 
   async get(id: string): Promise<TenantRecord | null> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: tenantKeys.profile(id), ConsistentRead: true }),
-    );
+    const res = await this.db.get({
+      TableName: this.tableName,
+      Key: tenantKeys.profile(id),
+      ConsistentRead: true,
+    });
     return res.Item ? TenantRecordSchema.parse(res.Item) : null;
   }
 
@@ -126,14 +109,12 @@ export class DynamoTenantStore {
     const out: TenantRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": "TENANTS", ":prefix": "TENANT#" },
-          ExclusiveStartKey: start,
-        }),
-      );
+      const res = await this.db.query({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": "TENANTS", ":prefix": "TENANT#" },
+        ExclusiveStartKey: start,
+      });
       for (const item of res.Items ?? []) out.push(TenantRecordSchema.parse(item));
       start = res.LastEvaluatedKey;
     } while (start);
@@ -146,19 +127,17 @@ export class DynamoTenantStore {
     values: Record<string, unknown>,
   ): Promise<TenantRecord> {
     try {
-      const res = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: tenantKeys.profile(id),
-          UpdateExpression: `SET ${set}, updated_at = :at`,
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ...values, ":at": this.now().toISOString() },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
+      const res = await this.db.update({
+        TableName: this.tableName,
+        Key: tenantKeys.profile(id),
+        UpdateExpression: `SET ${set}, updated_at = :at`,
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ...values, ":at": this.now().toISOString() },
+        ReturnValues: "ALL_NEW",
+      });
       return TenantRecordSchema.parse(res.Attributes);
     } catch (err) {
-      if (isConditionFailure(err)) throw new TenantNotFoundError(id);
+      if (isConditionalCheckFailed(err)) throw new TenantNotFoundError(id);
       throw err;
     }
   }
@@ -174,18 +153,18 @@ export class DynamoTenantStore {
   /** Replaces the tenant's secrets with an encrypted blob; only the names are readable. */
   async putSecrets(id: string, blob: Buffer, names: string[]): Promise<void> {
     if (!(await this.get(id))) throw new TenantNotFoundError(id);
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...tenantKeys.secrets(id), blob, names, updated_at: this.now().toISOString() },
-      }),
-    );
+    await this.db.put({
+      TableName: this.tableName,
+      Item: { ...tenantKeys.secrets(id), blob, names, updated_at: this.now().toISOString() },
+    });
   }
 
   async getSecrets(id: string): Promise<{ blob: Uint8Array; names: string[] } | null> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: tenantKeys.secrets(id), ConsistentRead: true }),
-    );
+    const res = await this.db.get({
+      TableName: this.tableName,
+      Key: tenantKeys.secrets(id),
+      ConsistentRead: true,
+    });
     return res.Item ? SecretsItemSchema.parse(res.Item) : null;
   }
 
@@ -210,7 +189,7 @@ export class DynamoTenantStore {
 
   async addKey(key: ApiKeyRecord): Promise<void> {
     if (!(await this.get(key.tenant_id))) throw new TenantNotFoundError(key.tenant_id);
-    await this.db.send(new TransactWriteCommand({ TransactItems: this.keyPuts(key) }));
+    await this.db.transactWrite({ TransactItems: this.keyPuts(key) });
   }
 
   /** Registers a key unless that exact key is already registered (the local default key at start). */
@@ -221,41 +200,37 @@ export class DynamoTenantStore {
   }
 
   async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": `TENANT#${tenantId}`, ":prefix": "KEY#" },
-        ConsistentRead: true,
-      }),
-    );
+    const res = await this.db.query({
+      TableName: this.tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": `TENANT#${tenantId}`, ":prefix": "KEY#" },
+      ConsistentRead: true,
+    });
     return (res.Items ?? []).map((i) => ApiKeyRecordSchema.parse(i));
   }
 
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.keyOfTenant(tenantId, keyId),
-        ConsistentRead: true,
-      }),
-    );
+    const res = await this.db.get({
+      TableName: this.tableName,
+      Key: tenantKeys.keyOfTenant(tenantId, keyId),
+      ConsistentRead: true,
+    });
     if (!res.Item) throw new KeyNotFoundError(keyId);
     const key = ApiKeyRecordSchema.parse(res.Item);
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: { TableName: this.tableName, Key: tenantKeys.keyOfTenant(tenantId, keyId) } },
-          { Delete: { TableName: this.tableName, Key: tenantKeys.keyByHash(key.key_hash) } },
-        ],
-      }),
-    );
+    await this.db.transactWrite({
+      TransactItems: [
+        { Delete: { TableName: this.tableName, Key: tenantKeys.keyOfTenant(tenantId, keyId) } },
+        { Delete: { TableName: this.tableName, Key: tenantKeys.keyByHash(key.key_hash) } },
+      ],
+    });
   }
 
   async findKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: tenantKeys.keyByHash(hash), ConsistentRead: true }),
-    );
+    const res = await this.db.get({
+      TableName: this.tableName,
+      Key: tenantKeys.keyByHash(hash),
+      ConsistentRead: true,
+    });
     return res.Item ? ApiKeyRecordSchema.parse(res.Item) : null;
   }
 }
