@@ -5,25 +5,23 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { type BuildOptions, build, type Metafile } from "esbuild";
+import { build, version as esbuildVersion, type Metafile } from "esbuild";
+import * as z from "zod";
+import { LAMBDA_ENTRY_FILE, lambdaBuildOptions, REPO_ROOT } from "../infra/constructs/lambda-bundle.js";
 import { heading, KIB, label, median, percentile, printTable, type SummaryRow } from "./support.js";
 
-/** Informational target: API cold import ÷ bare-Hono cold import (medians). */
+/** Target: API cold init ÷ bare-Hono cold init, start→ready medians (what Lambda's Init Duration counts). */
 export const COLD_INIT_RATIO_TARGET = 1.5;
-/** Fresh `node` processes per bundle and variant. */
+/** Fresh `node` processes per variant. */
 const RUNS = 15;
-/** Discarded runs of each bundle first (file-system cache, JIT of node itself). */
+/** Discarded runs of each variant first (file-system cache, JIT of node itself). */
 const WARMUP_RUNS = 2;
-/** CPU-profiled cold imports of the API bundle, for the time-by-package table. */
+/** CPU-profiled cold starts of the API bundle, for the time-by-package table. */
 const PROFILE_RUNS = 5;
+/** Cold imports per dependency probe. */
+const PROBE_RUNS = 9;
 
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
-const NODE_FUNCTION_SOURCE = join(REPO_ROOT, "infra/constructs/node-function.ts");
 const API_ENTRY = "functions/api/handler.ts";
-
-/** The banner of infra/constructs/node-function.ts, used if it cannot be read from that file. */
-const FALLBACK_BANNER =
-  "import { createRequire as __bgaCreateRequire } from 'node:module';const require = __bgaCreateRequire(import.meta.url);";
 
 /** The bare Hono handler the API is compared with (the brief's baseline, verbatim). */
 const BASELINE_SOURCE = `import { Hono } from "hono";
@@ -34,36 +32,13 @@ export const handler = streamHandle(app);
 `;
 
 /**
- * A second reference: the bare handler plus the AWS SDK clients any API of this design must load
- * (a DynamoDB DocumentClient and an SFN client, each used by a route so they are not dropped).
- */
-const SDK_FLOOR_SOURCE = `import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { Hono } from "hono";
-import { streamHandle } from "hono/aws-lambda";
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
-const sfn = new SFNClient({ region: "us-east-1" });
-const app = new Hono();
-app.get("/healthz", (c) => c.json({ ok: true }));
-app.get("/item/:id", async (c) =>
-  c.json((await doc.send(new GetCommand({ TableName: "t", Key: { pk: c.req.param("id") } }))).Item ?? null),
-);
-app.post("/start", async (c) => {
-  const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: "arn:aws:states:::x", input: "{}" }));
-  return c.json({ arn: out.executionArn });
-});
-export const handler = streamHandle(app);
-`;
-
-/**
- * The API's heavy dependency groups, each bundled alone (same options) and imported cold: what
- * loading each one lazily, or not at all, could save at most. They overlap (zod is in several).
- * Each keeps what it imports reachable, so nothing is tree-shaken away.
+ * Dependency groups of the API (or of what it replaced), each bundled alone (same options) and
+ * imported cold: what loading each one lazily, or not at all, could save at most. They overlap
+ * (zod is in several). Each keeps what it imports reachable, so nothing is tree-shaken away.
  */
 const DEPENDENCY_PROBES: { name: string; source: string }[] = [
   {
-    name: 'zod (`import { z } from "zod"`)',
+    name: 'zod (`import * as z from "zod"`)',
     source: `import * as z from "zod";
 globalThis.__probe = z.object({ a: z.string() });`,
   },
@@ -80,15 +55,24 @@ globalThis.__probe = [Server, WebStandardStreamableHTTPServerTransport, types];`
 globalThis.__probe = yaml;`,
   },
   {
-    name: "AWS SDK: DynamoDB DocumentClient + SFN client",
+    name: "Powertools tracer (new Tracer())",
+    source: `import { Tracer } from "@aws-lambda-powertools/tracer";
+globalThis.__probe = new Tracer({ serviceName: "probe" });`,
+  },
+  {
+    name: "Powertools logger + metrics (new Logger(), new Metrics())",
+    source: `import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+globalThis.__probe = [new Logger({ serviceName: "probe" }), new Metrics({ namespace: "Probe", serviceName: "probe" })];`,
+  },
+  {
+    name: "AWS SDK v3: DynamoDB DocumentClient + SFN client (what the lean client replaced)",
     source: `import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 globalThis.__probe = [DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })), new SFNClient({ region: "us-east-1" })];`,
   },
 ];
-/** Cold imports per dependency probe. */
-const PROBE_RUNS = 9;
 
 /**
  * What streamHandle needs from the Lambda Node.js runtime at import time; stubbed before the
@@ -97,137 +81,119 @@ const PROBE_RUNS = 9;
 const AWSLAMBDA_STUB =
   "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };";
 
-interface Mirror {
-  banner: string;
-  /** Settings of node-function.ts this bench mirrors that could not be found there (drift). */
-  drift: string[];
-}
-
-/**
- * Reads the bundling props of infra/constructs/node-function.ts (as text: importing it would load
- * aws-cdk-lib) and checks that the settings mirrored below are still the ones it uses.
- */
-function readMirror(): Mirror {
-  const source = readFileSync(NODE_FUNCTION_SOURCE, "utf8");
-  const expected: [string, RegExp][] = [
-    ["format: OutputFormat.ESM", /format:\s*OutputFormat\.ESM/],
-    ['target: "node22"', /target:\s*"node22"/],
-    ["minify: true", /minify:\s*true/],
-    ["sourceMap: true", /sourceMap:\s*true/],
-    ["sourcesContent: false", /sourcesContent:\s*false/],
-    ["bundleAwsSDK: true (no externals)", /bundleAwsSDK:\s*true/],
-    ['mainFields: ["module", "main"]', /mainFields:\s*\[\s*"module",\s*"main"\s*\]/],
-    ["Runtime.NODEJS_22_X", /Runtime\.NODEJS_22_X/],
-  ];
-  const drift = expected.filter(([, re]) => !re.test(source)).map(([name]) => name);
-  for (const unexpected of [
-    "externalModules",
-    "nodeModules",
-    "define:",
-    "loader:",
-    "keepNames",
-    "tsconfig:",
-  ]) {
-    if (source.includes(unexpected)) drift.push(`unexpected ${unexpected}`);
-  }
-  const banner = /banner:\s*"((?:[^"\\]|\\.)*)"/.exec(source)?.[1];
-  if (banner === undefined) drift.push("banner");
-  return { banner: banner ?? FALLBACK_BANNER, drift };
-}
-
-/**
- * esbuild options equal to the command line CDK's NodejsFunction runs for the props of
- * node-function.ts: `esbuild --bundle <entry> --target=node22 --platform=node --format=esm
- * --outfile=<out>/index.mjs --minify --sourcemap --sources-content=false --banner:js=<banner>
- * --main-fields=module,main`, run in the project root; no --external (bundleAwsSDK: true).
- * `sourcemap` is off for the size figure and on for the "as deployed" variant.
- */
-function lambdaBuildOptions(
-  mirror: Mirror,
-  outfile: string,
-  sourcemap: boolean,
-): BuildOptions & { outfile: string } {
-  return {
-    absWorkingDir: REPO_ROOT,
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "esm",
-    outfile,
-    minify: true,
-    sourcemap,
-    sourcesContent: false,
-    external: [],
-    banner: { js: mirror.banner },
-    mainFields: ["module", "main"],
-    metafile: true,
-    logLevel: "silent",
-  };
+/** One `.mjs` file of a bundle. */
+interface Output {
+  /** Absolute path. */
+  file: string;
+  bytes: number;
+  /** Loaded at a cold start: index.mjs or one of its static imports, transitively. */
+  cold: boolean;
+  /** Its inputs (paths relative to the repository root) and their bytes in this file. */
+  inputs: [string, number][];
 }
 
 interface Bundle {
   name: string;
-  file: string;
+  /** index.mjs, absolute. */
+  entryFile: string;
+  /** Every `.mjs` output, index.mjs first. */
+  outputs: Output[];
+  /** Sum over all `.mjs` outputs. */
   bytes: number;
+  /** gzip of all `.mjs` outputs concatenated. */
   gzipBytes: number;
+  /** Sum over the outputs loaded at a cold start. */
+  coldBytes: number;
+  /** Sum of the `.map` files; 0 without source maps. */
   mapBytes: number;
-  metafile: Metafile;
   warnings: number;
 }
 
+/** The output files `from` loads before its code runs: itself and its static imports, transitively. */
+function staticClosure(meta: Metafile, from: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (key: string) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    for (const imp of meta.outputs[key]?.imports ?? [])
+      if (imp.kind === "import-statement" && !imp.external) visit(imp.path);
+  };
+  visit(from);
+  return seen;
+}
+
+/** Builds `entry` into `outdir` with the options every deployed Lambda is built with. */
 async function bundle(
   name: string,
-  options: BuildOptions & { outfile: string },
   entry: string,
+  outdir: string,
+  sourcemap: boolean,
   nodePaths?: string[],
 ): Promise<Bundle> {
-  const result = await build({ ...options, entryPoints: [entry], ...(nodePaths ? { nodePaths } : {}) });
-  if (!result.metafile) throw new Error(`esbuild gave no metafile for ${name}`);
-  const code = readFileSync(options.outfile);
-  const mapFile = `${options.outfile}.map`;
+  const result = await build({
+    ...lambdaBuildOptions(entry, outdir, { sourcemap }),
+    metafile: true,
+    logLevel: "silent",
+    ...(nodePaths ? { nodePaths } : {}),
+  });
+  const meta = result.metafile;
+  // Metafile paths are relative to absWorkingDir (the repository root).
+  const keys = Object.keys(meta.outputs);
+  const entryFile = join(outdir, LAMBDA_ENTRY_FILE);
+  const entryKey = keys.find((k) => resolve(REPO_ROOT, k) === entryFile);
+  if (!entryKey) throw new Error(`no ${LAMBDA_ENTRY_FILE} in the metafile of ${name}`);
+  const cold = staticClosure(meta, entryKey);
+  const outputs = keys
+    .filter((k) => k.endsWith(".mjs"))
+    .map(
+      (k): Output => ({
+        file: resolve(REPO_ROOT, k),
+        bytes: meta.outputs[k]?.bytes ?? 0,
+        cold: cold.has(k),
+        inputs: Object.entries(meta.outputs[k]?.inputs ?? {}).map(([path, v]) => [path, v.bytesInOutput]),
+      }),
+    )
+    .sort((x, y) => Number(y.file === entryFile) - Number(x.file === entryFile));
+  const sum = (files: Output[]) => files.reduce((n, o) => n + o.bytes, 0);
   return {
     name,
-    file: options.outfile,
-    bytes: code.length,
-    gzipBytes: gzipSync(code).length,
-    mapBytes: options.sourcemap ? statSync(mapFile).size : 0,
-    metafile: result.metafile,
+    entryFile,
+    outputs,
+    bytes: sum(outputs),
+    gzipBytes: gzipSync(Buffer.concat(outputs.map((o) => readFileSync(o.file)))).length,
+    coldBytes: sum(outputs.filter((o) => o.cold)),
+    mapBytes: keys
+      .filter((k) => k.endsWith(".map"))
+      .reduce((n, k) => n + statSync(resolve(REPO_ROOT, k)).size, 0),
     warnings: result.warnings.length,
   };
 }
 
-interface ColdRun {
-  /** `await import(bundle)` only, ms. */
-  importMs: number;
-  /** From the process's time origin (its start) to the handler being imported, ms. */
-  readyMs: number;
-}
+const ColdRunSchema = z.object({
+  /** `await import(index.mjs)` alone, ms. */
+  importMs: z.number(),
+  /** The process's time origin (its start) → the handler imported, ms: node start-up included. */
+  readyMs: z.number(),
+  /** After that, `await import()` of every chunk not loaded yet, ms (0 when not asked). */
+  lazyMs: z.number(),
+});
+type ColdRun = z.infer<typeof ColdRunSchema>;
 
-const ColdRunShape = {
-  parse(text: string): ColdRun {
-    const value: unknown = JSON.parse(text);
-    if (
-      typeof value === "object" &&
-      value !== null &&
-      "importMs" in value &&
-      "readyMs" in value &&
-      typeof value.importMs === "number" &&
-      typeof value.readyMs === "number"
-    )
-      return { importMs: value.importMs, readyMs: value.readyMs };
-    throw new Error(`unexpected child output: ${text}`);
-  },
-};
-
-/** One fresh node process that stubs `awslambda`, imports the bundle and reports the times. */
-function coldImport(file: string, nodeFlags: string[]): ColdRun {
+/**
+ * One fresh node process that stubs `awslambda`, imports the bundle's index.mjs and, with `lazy`,
+ * every other chunk of it too, and reports the times.
+ */
+function coldRun(b: Bundle, nodeFlags: string[], lazy: boolean): ColdRun {
+  const lazyUrls = lazy ? b.outputs.filter((o) => !o.cold).map((o) => pathToFileURL(o.file).href) : [];
   const script = [
     AWSLAMBDA_STUB,
     "const t0 = performance.now();",
-    `const m = await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    `const m = await import(${JSON.stringify(pathToFileURL(b.entryFile).href)});`,
     "const t1 = performance.now();",
     'if (typeof m.handler !== "function") throw new Error("no handler export");',
-    "console.log(JSON.stringify({ importMs: t1 - t0, readyMs: t1 }));",
+    `await Promise.all(${JSON.stringify(lazyUrls)}.map((u) => import(u)));`,
+    "const t2 = performance.now();",
+    "console.log(JSON.stringify({ importMs: t1 - t0, readyMs: t1, lazyMs: t2 - t1 }));",
   ].join("\n");
   // No NODE_OPTIONS from this (tsx) process: the child is a plain node, like the Lambda runtime.
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -237,53 +203,94 @@ function coldImport(file: string, nodeFlags: string[]): ColdRun {
     encoding: "utf8",
     cwd: tmpdir(),
   });
-  if (res.status !== 0) throw new Error(`cold import of ${file} failed (${res.status}): ${res.stderr}`);
-  const last = res.stdout.trim().split("\n").pop() ?? "";
-  return ColdRunShape.parse(last);
+  if (res.status !== 0) throw new Error(`cold start of ${b.name} failed (${res.status}): ${res.stderr}`);
+  return ColdRunSchema.parse(JSON.parse(res.stdout.trim().split("\n").pop() ?? ""));
 }
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-/** The parts of a V8 .cpuprofile this bench reads. */
-interface CpuProfile {
-  nodes: { id: number; callFrame: CallFrame }[];
-  samples: number[];
-  timeDeltas: number[];
+interface Variant {
+  name: string;
+  bundle: Bundle;
+  flags: string[];
+  /** The variant its ratios are taken against. */
+  reference?: Variant;
+  runs: ColdRun[];
 }
 
-function readCpuProfile(file: string): CpuProfile {
-  const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
-  if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas))
-    throw new Error(`${file} is not a V8 CPU profile`);
-  return profile;
+/** Runs every variant RUNS times, interleaved (order rotated each round) so drift hits all alike. */
+function measureColdStarts(variants: Variant[]): void {
+  for (const v of variants) for (let i = 0; i < WARMUP_RUNS; i++) coldRun(v.bundle, v.flags, true);
+  for (let round = 0; round < RUNS; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(round + k) % variants.length];
+      if (v) v.runs.push(coldRun(v.bundle, v.flags, true));
+    }
+  }
 }
+
+/** Per-run figures of a variant. */
+const ready = (v: Variant) => v.runs.map((r) => r.readyMs);
+const imported = (v: Variant) => v.runs.map((r) => r.importMs);
+const withLazy = (v: Variant) => v.runs.map((r) => r.readyMs + r.lazyMs);
+const lazyOnly = (v: Variant) => v.runs.map((r) => r.lazyMs);
+
+/** Median of `figure` for `v` over that of its reference. */
+function ratio(v: Variant, figure: (v: Variant) => number[]): number {
+  return median(figure(v)) / median(figure(v.reference ?? v));
+}
+
+const CpuProfileSchema = z.object({
+  nodes: z.array(
+    z.object({
+      id: z.number(),
+      callFrame: z.object({
+        functionName: z.string(),
+        url: z.string(),
+        lineNumber: z.number(),
+        columnNumber: z.number(),
+      }),
+    }),
+  ),
+  samples: z.array(z.number()),
+  timeDeltas: z.array(z.number()),
+});
+type CallFrame = z.infer<typeof CpuProfileSchema>["nodes"][number]["callFrame"];
+
+/** Native frames of the module loader's file reads (one round per file: more chunks, more of them). */
+const NATIVE_FILE_READS = new Set(["openFileHandle", "fstat", "read", "readFileUtf8", "close"]);
 
 /**
- * Self time of a cold import of `b` (built with a source map), by where the sampled function is
- * defined: the package of its original source (through the source map), the bundle's esbuild
- * runtime, or node itself. Node's own frames include the compile of the bundle (V8 parses the
- * whole file when the module is linked) and process start-up, which a bare bundle pays too.
+ * Self time of a cold start of `b` (built with source maps; index.mjs and its static imports, no
+ * lazy chunk), by where the sampled function is defined: the package of its original source
+ * (through the source map of the chunk it runs in), the chunks' esbuild runtime, or node itself.
+ * Node's own frames include the compile of the chunks (V8 parses each file when the module is
+ * linked) and process start-up, which a bare bundle pays too.
  */
-function profileImport(b: Bundle, dir: string): Map<string, number> {
-  const map = new SourceMap(JSON.parse(readFileSync(`${b.file}.map`, "utf8")) as SourceMapPayload);
-  const bundleUrl = pathToFileURL(b.file).href;
+function profileColdStart(b: Bundle, dir: string): Map<string, number> {
+  const chunks = new Map(
+    b.outputs.map((o) => [
+      pathToFileURL(o.file).href,
+      {
+        file: o.file,
+        map: new SourceMap(JSON.parse(readFileSync(`${o.file}.map`, "utf8")) as SourceMapPayload),
+      },
+    ]),
+  );
   const groupOf = new Map<string, string>();
   const group = (frame: CallFrame): string => {
-    if (frame.url === bundleUrl) {
-      const key = `${frame.lineNumber}:${frame.columnNumber}`;
+    const chunk = chunks.get(frame.url);
+    if (chunk) {
+      const key = `${frame.url}:${frame.lineNumber}:${frame.columnNumber}`;
       let g = groupOf.get(key);
       if (g === undefined) {
-        const entry = map.findEntry(frame.lineNumber, frame.columnNumber);
+        const entry = chunk.map.findEntry(frame.lineNumber, frame.columnNumber);
         const source = "originalSource" in entry ? entry.originalSource : undefined;
         if (frame.lineNumber === 0 && frame.columnNumber === 0)
-          g = "(bundle top level: scope-hoisted module code, lazy compiles)";
+          g = "(chunk top level: scope-hoisted module code, lazy compiles)";
         else if (!source) g = "(esbuild __esm/__commonJS wrappers: lazy compile of wrapped modules)";
         else {
-          const path = source.startsWith("file:") ? fileURLToPath(source) : resolve(dirname(b.file), source);
+          const path = source.startsWith("file:")
+            ? fileURLToPath(source)
+            : resolve(dirname(chunk.file), source);
           g = packageOf(relative(REPO_ROOT, path));
         }
         groupOf.set(key, g);
@@ -292,9 +299,11 @@ function profileImport(b: Bundle, dir: string): Map<string, number> {
     }
     if (frame.url.startsWith("node:")) {
       return /SourceTextModule|ModuleWrap/.test(frame.functionName)
-        ? "(node: compile of the bundle, V8 parse)"
+        ? "(node: compile of the chunks, V8 parse)"
         : "(node: start-up and module loader)";
     }
+    if (frame.url === "" && NATIVE_FILE_READS.has(frame.functionName))
+      return "(node: reading the chunk files)";
     if (frame.url === "") return frame.functionName ? `(${frame.functionName.replace(/[()]/g, "")})` : "(vm)";
     return "(other script)";
   };
@@ -302,10 +311,10 @@ function profileImport(b: Bundle, dir: string): Map<string, number> {
   for (let run = 0; run < PROFILE_RUNS; run++) {
     const profileDir = join(dir, `cpu-profile-${run}`);
     mkdirSync(profileDir, { recursive: true });
-    coldImport(b.file, ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=100"]);
+    coldRun(b, ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=100"], false);
     const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) throw new Error(`no CPU profile in ${profileDir}`);
-    const profile = readCpuProfile(join(profileDir, file));
+    const profile = CpuProfileSchema.parse(JSON.parse(readFileSync(join(profileDir, file), "utf8")));
     const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
     profile.samples.forEach((id, i) => {
       const frame = frames.get(id);
@@ -315,24 +324,6 @@ function profileImport(b: Bundle, dir: string): Map<string, number> {
     });
   }
   return totals;
-}
-
-interface Variant {
-  name: string;
-  file: string;
-  flags: string[];
-  runs: ColdRun[];
-}
-
-/** Runs every variant RUNS times, interleaved (order rotated each round) so drift hits all alike. */
-function measureColdImports(variants: Variant[]): void {
-  for (const v of variants) for (let i = 0; i < WARMUP_RUNS; i++) coldImport(v.file, v.flags);
-  for (let round = 0; round < RUNS; round++) {
-    for (let k = 0; k < variants.length; k++) {
-      const v = variants[(round + k) % variants.length];
-      if (v) v.runs.push(coldImport(v.file, v.flags));
-    }
-  }
 }
 
 /** `node_modules/@scope/name/...` → `@scope/name`; project files → their top folder. */
@@ -351,201 +342,236 @@ function kib(bytes: number, digits = 1): string {
   return (bytes / KIB).toFixed(digits);
 }
 
-function biggestInputs(
-  b: Bundle,
-  count: number,
-  packageCount: number,
-): { inputs: [string, number][]; packages: [string, number][] } {
-  const output = Object.values(b.metafile.outputs).find((o) => o.entryPoint !== undefined);
-  if (!output) throw new Error(`no entry output in the metafile of ${b.name}`);
-  const inputs = Object.entries(output.inputs).map(([path, v]): [string, number] => [path, v.bytesInOutput]);
-  inputs.sort((x, y) => y[1] - x[1]);
-  const byPackage = new Map<string, number>();
-  for (const [path, n] of inputs) byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + n);
-  const packages = [...byPackage.entries()].sort((x, y) => y[1] - x[1]);
-  return { inputs: inputs.slice(0, count), packages: packages.slice(0, packageCount) };
+function pct(part: number, whole: number, digits = 1): string {
+  return ((100 * part) / whole).toFixed(digits);
 }
 
-interface Row {
-  name: string;
-  /** Sourcemap off: the size figure and the cold import the target compares. */
-  plain: Bundle;
-  /** As deployed: `index.mjs.map` next to it, imported with `--enable-source-maps`. */
-  mapped: Bundle;
+/** Bytes by package over `outputs`, and how many of them load at a cold start. */
+function bytesByPackage(outputs: Output[]): { name: string; bytes: number; coldBytes: number }[] {
+  const byPackage = new Map<string, { name: string; bytes: number; coldBytes: number }>();
+  for (const o of outputs) {
+    for (const [path, n] of o.inputs) {
+      const name = packageOf(path);
+      const row = byPackage.get(name) ?? { name, bytes: 0, coldBytes: 0 };
+      row.bytes += n;
+      if (o.cold) row.coldBytes += n;
+      byPackage.set(name, row);
+    }
+  }
+  return [...byPackage.values()].sort((x, y) => y.bytes - x.bytes);
 }
+
+const loadedWhen = (cold: boolean) => (cold ? "cold start" : "lazy");
 
 /**
- * Bench 5: the API Lambda bundle, built like the deployed function, against a bare Hono
- * handler built the same way: sizes, cold import time in fresh node processes, biggest inputs,
- * and where the import's CPU time goes.
+ * Bench 5: the API Lambda bundle, built as deployed (infra/constructs/lambda-bundle.ts), against a
+ * bare Hono handler built the same way: sizes, cold init in fresh node processes, biggest inputs,
+ * and where a cold start's CPU time goes.
  */
 export async function benchBundle(): Promise<SummaryRow[]> {
-  heading("5. API Lambda bundle: size and cold import vs a bare Hono handler");
-  const mirror = readMirror();
-  if (mirror.drift.length > 0) {
-    console.log(
-      `WARNING: infra/constructs/node-function.ts no longer matches what this bench mirrors: ${mirror.drift.join(", ")}`,
-    );
-  }
+  heading("5. API Lambda bundle: size and cold init vs a bare Hono handler");
   const dir = mkdtempSync(join(tmpdir(), "bga-bundle-"));
   try {
     // The reference handlers live outside the repo: resolve their packages from its node_modules.
     const nodePaths = [join(REPO_ROOT, "node_modules")];
-    const entries: { name: string; entry: string; nodePaths?: string[] }[] = [
-      { name: "API", entry: join(REPO_ROOT, API_ENTRY) },
-      { name: "bare Hono", entry: join(dir, "baseline-handler.ts"), nodePaths },
-      { name: "Hono + SDK clients", entry: join(dir, "sdk-floor-handler.ts"), nodePaths },
-    ];
     writeFileSync(join(dir, "baseline-handler.ts"), BASELINE_SOURCE);
-    writeFileSync(join(dir, "sdk-floor-handler.ts"), SDK_FLOOR_SOURCE);
-    const rows: Row[] = await Promise.all(
-      entries.map(async (e, i) => {
-        const [plain, mapped] = await Promise.all(
-          [false, true].map((sourcemap) =>
-            bundle(
-              e.name,
-              lambdaBuildOptions(
-                mirror,
-                join(dir, `${i}-${sourcemap ? "map" : "plain"}`, "index.mjs"),
-                sourcemap,
-              ),
-              e.entry,
-              e.nodePaths,
-            ),
-          ),
-        );
-        if (!plain || !mapped) throw new Error(`no bundle for ${e.name}`);
-        return { name: e.name, plain, mapped };
-      }),
-    );
-    const [api, baseline, floor] = rows;
-    if (!api || !baseline || !floor) throw new Error("missing bundle");
+    const builds = (name: string, entry: string, i: number, paths?: string[]) =>
+      Promise.all(
+        [false, true].map((sourcemap) =>
+          bundle(name, entry, join(dir, `${i}-${sourcemap ? "map" : "plain"}`), sourcemap, paths),
+        ),
+      );
+    const [[api, apiMapped], [bare, bareMapped]] = await Promise.all([
+      builds("API", API_ENTRY, 0),
+      builds("bare Hono", join(dir, "baseline-handler.ts"), 1, nodePaths),
+    ]);
+    if (!api || !apiMapped || !bare || !bareMapped) throw new Error("missing bundle");
 
-    const { version } = await import("esbuild");
+    const o = lambdaBuildOptions(API_ENTRY, dir);
     console.log(
-      `esbuild ${version}, as CDK NodejsFunction runs it for node-function.ts: --bundle --platform=node --target=node22 ` +
-        "--format=esm --minify --sources-content=false --main-fields=module,main --banner:js=<createRequire>, no externals",
+      `esbuild ${esbuildVersion} with the options of infra/constructs/lambda-bundle.ts (what every Lambda deploys): ` +
+        `${o.splitting ? "code-split " : ""}${o.format} (${LAMBDA_ENTRY_FILE} + ${o.chunkNames}.mjs), ` +
+        `platform=${o.platform}, target=${o.target}, ${o.minify ? "minified" : "not minified"}, ` +
+        `main fields ${o.mainFields?.join(",")}, source maps${o.sourcesContent ? "" : " without sourcesContent"}, ` +
+        `createRequire banner, externals: ${o.external?.join(",") || "none"}`,
     );
     console.log(
-      "reference handlers: `bare Hono` = the brief's /healthz handler; `Hono + SDK clients` = the same plus a " +
-        "DynamoDB DocumentClient and an SFN client used by two routes (what any API of this design must load)",
-    );
-    console.log("\nsize (sourcemap off; gzip = zlib default level, a proxy for the zipped asset)");
-    printTable(
-      ["bundle", "bytes", "KiB", "gzip KiB", "inputs", "× bare Hono", "+ source map KiB (deployed)"],
-      rows.map((r) => [
-        r.name,
-        String(r.plain.bytes),
-        kib(r.plain.bytes),
-        kib(r.plain.gzipBytes),
-        String(Object.keys(r.plain.metafile.inputs).length),
-        (r.plain.bytes / baseline.plain.bytes).toFixed(1),
-        kib(r.mapped.mapBytes),
-      ]),
-    );
-    const warnings = rows.reduce((n, r) => n + r.plain.warnings, 0);
-    if (warnings > 0) console.log(`(esbuild reported ${warnings} warning(s))`);
-
-    const variants: Variant[] = [
-      ...rows.map((r) => ({ name: r.name, file: r.plain.file, flags: [], runs: [] })),
-      ...[baseline, api].map((r) => ({
-        name: `${r.name}, as deployed (.map, --enable-source-maps)`,
-        file: r.mapped.file,
-        flags: ["--enable-source-maps"],
-        runs: [],
-      })),
-    ];
-    measureColdImports(variants);
-    const [vApi, vBase, vFloor, vBaseMapped, vApiMapped] = variants;
-    if (!vApi || !vBase || !vFloor || !vBaseMapped || !vApiMapped) throw new Error("missing variant");
-    const importMs = (v: Variant) => v.runs.map((r) => r.importMs);
-    const med = (v: Variant) => median(importMs(v));
-    const p90 = (v: Variant) => percentile(importMs(v), 90);
-    const readyMed = (v: Variant) => median(v.runs.map((r) => r.readyMs));
-    console.log(
-      `\ncold import: ${RUNS} fresh \`node --input-type=module -e\` processes per row (after ${WARMUP_RUNS} ` +
-        `discarded), interleaved; node ${process.version} here, Node 22 on Lambda. import = \`await import()\` ` +
-        "alone; start→ready = from the process's time origin to the handler imported (node start-up included)",
+      "\nsize (sourcemap off; gzip = zlib default level over all .mjs files, a proxy for the zipped asset; " +
+        "cold start = index.mjs + its static imports, from the metafile)",
     );
     printTable(
       [
         "bundle",
-        "import median ms",
-        "p90 ms",
-        "min ms",
-        "× bare Hono (median)",
-        "start→ready median ms",
-        "× bare Hono",
+        "all .mjs KiB",
+        "gzip KiB",
+        "cold-start KiB",
+        "chunks",
+        "inputs",
+        "× bare Hono (all / cold start)",
+        "source maps KiB (deployed)",
       ],
-      variants.map((v) => {
-        const ref = v === vBaseMapped || v === vApiMapped ? vBaseMapped : vBase;
-        return [
-          v.name,
-          med(v).toFixed(1),
-          p90(v).toFixed(1),
-          Math.min(...importMs(v)).toFixed(1),
-          (med(v) / med(ref)).toFixed(2),
-          readyMed(v).toFixed(1),
-          (readyMed(v) / readyMed(ref)).toFixed(2),
-        ];
-      }),
+      [
+        { b: api, mapped: apiMapped },
+        { b: bare, mapped: bareMapped },
+      ].map(({ b, mapped }) => [
+        b.name,
+        kib(b.bytes),
+        kib(b.gzipBytes),
+        kib(b.coldBytes),
+        `${b.outputs.length - 1} (${b.outputs.filter((x) => x.cold).length - 1} at cold start)`,
+        String(b.outputs.reduce((n, x) => n + x.inputs.length, 0)),
+        `${(b.bytes / bare.bytes).toFixed(1)} / ${(b.coldBytes / bare.coldBytes).toFixed(1)}`,
+        kib(mapped.mapBytes),
+      ]),
     );
-    const ratio = med(vApi) / med(vBase);
-    const ratioP90 = p90(vApi) / p90(vBase);
-    const deployedRatio = med(vApiMapped) / med(vBaseMapped);
-    const pass = ratio <= COLD_INIT_RATIO_TARGET;
-    console.log(
-      `API / bare Hono cold import: median ${ratio.toFixed(2)}×, p90 ${ratioP90.toFixed(2)}×   ` +
-        `target ≤ ${COLD_INIT_RATIO_TARGET}   ${label(pass)}`,
-    );
-    console.log(
-      `(API / Hono + SDK clients: median ${(med(vApi) / med(vFloor)).toFixed(2)}×; ` +
-        `start→ready API / bare Hono: ${(readyMed(vApi) / readyMed(vBase)).toFixed(2)}×)`,
+    const warnings = api.warnings + bare.warnings;
+    if (warnings > 0) console.log(`(esbuild reported ${warnings} warning(s))`);
+    console.log(`\nthe API's ${api.outputs.length} files, biggest first`);
+    printTable(
+      ["file", "KiB", "loaded at", "biggest packages in it"],
+      [...api.outputs]
+        .sort((x, y) => y.bytes - x.bytes)
+        .slice(0, 8)
+        .map((out) => [
+          relative(dirname(api.entryFile), out.file),
+          kib(out.bytes),
+          loadedWhen(out.cold),
+          bytesByPackage([out])
+            .slice(0, 3)
+            .map((p) => p.name)
+            .join(", "),
+        ]),
     );
 
-    const { inputs, packages } = biggestInputs(api.plain, 10, 14);
-    const total = api.plain.bytes;
-    console.log("\n10 biggest inputs of the API bundle (esbuild metafile, bytesInOutput)");
-    printTable(
-      ["input", "KiB in output", "% of bundle"],
-      inputs.map(([path, n]) => [path, kib(n), ((100 * n) / total).toFixed(1)]),
+    const vBare: Variant = { name: "bare Hono", bundle: bare, flags: [], runs: [] };
+    const vApi: Variant = { name: "API", bundle: api, flags: [], reference: vBare, runs: [] };
+    const deployed = ["--enable-source-maps"];
+    const vBareMapped: Variant = {
+      name: "bare Hono, as deployed",
+      bundle: bareMapped,
+      flags: deployed,
+      runs: [],
+    };
+    const vApiMapped: Variant = {
+      name: "API, as deployed (.map files, --enable-source-maps)",
+      bundle: apiMapped,
+      flags: deployed,
+      reference: vBareMapped,
+      runs: [],
+    };
+    const variants = [vApi, vBare, vApiMapped, vBareMapped];
+    measureColdStarts(variants);
+    console.log(
+      `\ncold init: ${RUNS} fresh \`node --input-type=module -e\` processes per row (after ${WARMUP_RUNS} discarded), ` +
+        `interleaved; node ${process.version} here, Node 22 on Lambda. start→ready = the process's time origin → ` +
+        "handler imported (node start-up included: the local stand-in for Lambda's Init Duration, which includes " +
+        "the runtime's own start); import = `await import(index.mjs)` alone; + lazy = then `import()` of every " +
+        "other chunk (the most a first request can add)",
     );
-    const apiOutput = Object.values(api.plain.metafile.outputs).find((o) => o.entryPoint !== undefined);
-    const locales = Object.entries(apiOutput?.inputs ?? {})
-      .filter(([path]) => path.includes("node_modules/zod/v4/locales/"))
-      .reduce((n, [, v]) => n + v.bytesInOutput, 0);
-    if (locales > 0) {
-      console.log(
-        `(of which zod/v4/locales: ${kib(locales)} KiB, ${((100 * locales) / total).toFixed(1)} % of the bundle: error ` +
-          "messages in every language, kept because the whole `z` namespace is imported as a value)",
-      );
-    }
-    const profile = profileImport(api.mapped, dir);
-    const profiled = [...profile.values()].reduce((a, n) => a + n, 0);
-    console.log("\n… by package (all inputs), with the self time of the CPU-profiled cold imports below");
     printTable(
-      ["package", "KiB in output", "% of bundle", "import self ms", "% of profile"],
-      packages.map(([name, n]) => {
-        const ms = profile.get(name) ?? 0;
-        return [
-          name,
-          kib(n),
-          ((100 * n) / total).toFixed(1),
-          ms.toFixed(1),
-          ((100 * ms) / profiled).toFixed(1),
-        ];
-      }),
+      [
+        "variant",
+        "start→ready median ms",
+        "p90 ms",
+        "× bare Hono",
+        "import median ms",
+        "× bare Hono",
+        "+ lazy median ms",
+        "init + lazy × bare Hono",
+      ],
+      variants.map((v) => [
+        v.name,
+        median(ready(v)).toFixed(1),
+        percentile(ready(v), 90).toFixed(1),
+        ratio(v, ready).toFixed(2),
+        median(imported(v)).toFixed(1),
+        ratio(v, imported).toFixed(2),
+        median(lazyOnly(v)).toFixed(1),
+        ratio(v, withLazy).toFixed(2),
+      ]),
+    );
+    const initRatio = ratio(vApi, ready);
+    const deployedRatio = ratio(vApiMapped, ready);
+    const importRatio = ratio(vApi, imported);
+    const lazyRatio = ratio(vApi, withLazy);
+    const pass = initRatio <= COLD_INIT_RATIO_TARGET;
+    const deployedPass = deployedRatio <= COLD_INIT_RATIO_TARGET;
+    /** A verdict line: the ratio of `figure` for `v` over its reference, median and p90. */
+    const verdict = (
+      kind: string,
+      what: string,
+      v: Variant,
+      figure: (v: Variant) => number[],
+      result: string,
+    ) => [
+      kind,
+      what,
+      `${ratio(v, figure).toFixed(2)}×`,
+      `${(percentile(figure(v), 90) / percentile(figure(v.reference ?? v), 90)).toFixed(2)}×`,
+      kind === "TARGET" ? `≤ ${COLD_INIT_RATIO_TARGET}` : "-",
+      result,
+    ];
+    console.log("");
+    printTable(
+      ["", "API / bare Hono", "median", "p90", "target", "result"],
+      [
+        verdict("TARGET", "cold init (start→ready)", vApi, ready, label(pass)),
+        verdict(
+          "TARGET",
+          "cold init as deployed (.map files, --enable-source-maps)",
+          vApiMapped,
+          ready,
+          label(deployedPass),
+        ),
+        verdict("info", "import only (no node start-up)", vApi, imported, "not the target"),
+        verdict(
+          "info",
+          "init + every lazy chunk (the MCP SDK on the first MCP request)",
+          vApi,
+          withLazy,
+          "not the target",
+        ),
+      ],
+    );
+
+    const inputs = api.outputs
+      .flatMap((out) => out.inputs.map(([path, n]) => ({ path, n, cold: out.cold })))
+      .sort((x, y) => y.n - x.n);
+    console.log("\n10 biggest inputs of the API bundle, all files (esbuild metafile, bytesInOutput)");
+    printTable(
+      ["input", "KiB in output", "% of all .mjs", "loaded at"],
+      inputs.slice(0, 10).map((i) => [i.path, kib(i.n), pct(i.n, api.bytes), loadedWhen(i.cold)]),
+    );
+    const profile = profileColdStart(apiMapped, dir);
+    const profiled = [...profile.values()].reduce((a, n) => a + n, 0);
+    console.log("\n… by package (all files), with the self time of the CPU-profiled cold starts below");
+    printTable(
+      ["package", "KiB in output", "of which at cold start", "% of all .mjs", "cold self ms", "% of profile"],
+      bytesByPackage(api.outputs)
+        .slice(0, 14)
+        .map((p) => {
+          const ms = profile.get(p.name) ?? 0;
+          return [
+            p.name,
+            kib(p.bytes),
+            kib(p.coldBytes),
+            pct(p.bytes, api.bytes),
+            ms.toFixed(1),
+            pct(ms, profiled),
+          ];
+        }),
     );
     console.log(
-      `\nwhere the API's cold import spends CPU (${PROFILE_RUNS} runs with --cpu-prof at 100 µs, self time by the ` +
-        "package that defines the sampled function, through the source map; mean per run, profiler overhead included)",
+      `\nwhere the API's cold start spends CPU (${PROFILE_RUNS} runs with --cpu-prof at 100 µs, up to the handler ` +
+        "imported, no lazy chunk; self time by the package that defines the sampled function, through the source " +
+        "map of its chunk; mean per run, profiler overhead included)",
     );
     printTable(
       ["where", "self ms", "% of profile"],
       [...profile.entries()]
         .sort((x, y) => y[1] - x[1])
         .slice(0, 12)
-        .map(([name, ms]) => [name, ms.toFixed(1), ((100 * ms) / profiled).toFixed(1)]),
+        .map(([name, ms]) => [name, ms.toFixed(1), pct(ms, profiled)]),
     );
 
     console.log(
@@ -556,47 +582,68 @@ export async function benchBundle(): Promise<SummaryRow[]> {
     for (const [i, probe] of DEPENDENCY_PROBES.entries()) {
       const entry = join(dir, `probe-${i}.ts`);
       writeFileSync(entry, `${probe.source}\nexport const handler = () => globalThis.__probe;\n`);
-      const b = await bundle(
-        probe.name,
-        lambdaBuildOptions(mirror, join(dir, `probe-${i}`, "index.mjs"), false),
-        entry,
-        nodePaths,
-      );
-      const runs: Variant = { name: probe.name, file: b.file, flags: [], runs: [] };
-      coldImport(b.file, []);
-      for (let r = 0; r < PROBE_RUNS; r++) runs.runs.push(coldImport(b.file, []));
+      const b = await bundle(probe.name, entry, join(dir, `probe-${i}`), false, nodePaths);
+      coldRun(b, [], false);
+      const runs: Variant = { name: probe.name, bundle: b, flags: [], runs: [] };
+      for (let r = 0; r < PROBE_RUNS; r++) runs.runs.push(coldRun(b, [], false));
+      const ms = median(imported(runs));
       probeRows.push([
         probe.name,
-        kib(b.bytes),
-        ((100 * b.bytes) / total).toFixed(0),
-        med(runs).toFixed(1),
-        ((100 * med(runs)) / med(vApi)).toFixed(0),
+        kib(b.coldBytes),
+        kib(b.bytes - b.coldBytes),
+        pct(b.coldBytes, api.coldBytes, 0),
+        ms.toFixed(1),
+        pct(ms, median(imported(vApi)), 0),
       ]);
     }
     printTable(
-      ["dependency group", "KiB", "% of API bytes", "import median ms", "% of API import"],
+      [
+        "dependency group",
+        "cold-start KiB",
+        "+ lazy KiB",
+        "% of API cold-start bytes",
+        "import median ms",
+        "% of API import",
+      ],
       probeRows,
     );
 
+    const ms = (v: Variant, figure: (v: Variant) => number[]) => median(figure(v)).toFixed(0);
     return [
       {
         bench: "5. API bundle size",
-        measured: `${kib(api.plain.bytes, 0)} KiB, ${kib(api.plain.gzipBytes, 0)} KiB gzip (${(api.plain.bytes / baseline.plain.bytes).toFixed(0)}× bare Hono)`,
+        measured:
+          `${kib(api.bytes, 0)} KiB in ${api.outputs.length} files, ${kib(api.coldBytes, 0)} KiB at a cold start; ` +
+          `${kib(api.gzipBytes, 0)} KiB gzip (cold start ${(api.coldBytes / bare.coldBytes).toFixed(0)}× bare Hono)`,
         target: "-",
         pass: true,
         info: true,
       },
       {
-        bench: "5. API cold import / bare Hono (median)",
-        measured: `${ratio.toFixed(2)}× (${med(vApi).toFixed(0)} / ${med(vBase).toFixed(0)} ms)`,
+        bench: "5. API cold init (start→ready) / bare Hono",
+        measured: `${initRatio.toFixed(2)}× (${ms(vApi, ready)} / ${ms(vBare, ready)} ms, medians)`,
         target: `≤ ${COLD_INIT_RATIO_TARGET}`,
         pass,
       },
       {
-        bench: "5. … as deployed (source map on)",
-        measured: `${deployedRatio.toFixed(2)}× (${med(vApiMapped).toFixed(0)} / ${med(vBaseMapped).toFixed(0)} ms)`,
+        bench: "5. … import only",
+        measured: `${importRatio.toFixed(2)}× (${ms(vApi, imported)} / ${ms(vBare, imported)} ms)`,
+        target: "-",
+        pass: true,
+        info: true,
+      },
+      {
+        bench: "5. … init + every lazy chunk",
+        measured: `${lazyRatio.toFixed(2)}× (${ms(vApi, withLazy)} / ${ms(vBare, withLazy)} ms)`,
+        target: "-",
+        pass: true,
+        info: true,
+      },
+      {
+        bench: "5. … as deployed (source maps), start→ready",
+        measured: `${deployedRatio.toFixed(2)}× (${ms(vApiMapped, ready)} / ${ms(vBareMapped, ready)} ms)`,
         target: `≤ ${COLD_INIT_RATIO_TARGET}`,
-        pass: deployedRatio <= COLD_INIT_RATIO_TARGET,
+        pass: deployedPass,
       },
     ];
   } finally {
