@@ -1,6 +1,10 @@
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import * as z from "zod";
+import type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
 import { InvalidConfigError, PermanentError } from "./domain/errors.js";
+
+export type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
+export { subAgentsOf } from "./agent-spec.js";
 
 /**
  * The subset of Docker's agent runtime config (`agents:` / `models:`) that the service runs.
@@ -97,15 +101,6 @@ const ToolsetSchema = z.looseObject({
   tools: z.array(z.string().min(1)).optional(),
 });
 
-/** A toolset as the runner uses it. */
-export interface ToolsetSpec {
-  type: string;
-  /** `mcp`: the remote server (url and headers may hold `${env.NAME}`). */
-  remote?: { url: string; transport_type?: string | undefined; headers?: Record<string, string> | undefined };
-  /** `mcp`: only these tools of the server. */
-  tools?: string[] | undefined;
-}
-
 const AgentEntrySchema = z.looseObject({
   model: z.string().min(1),
   description: z.string().optional(),
@@ -123,33 +118,6 @@ const ConfigFileSchema = z.looseObject({
     .refine((agents) => Object.keys(agents).length > 0, "at least one agent is needed"),
   models: z.record(z.string().min(1), ModelEntrySchema).optional(),
 });
-
-export interface ModelSpec {
-  provider: string;
-  model: string;
-  /** May hold `${env.NAME}` references, resolved from the tenant's secrets when the model is called. */
-  base_url?: string;
-  max_tokens?: number;
-  temperature?: number;
-  /** Name of the secret that holds the provider's API key (default: the provider's usual variable). */
-  token_key?: string;
-  /** amazon-bedrock: the AWS region (from `provider_opts.region`; default AWS_REGION). */
-  region?: string;
-}
-
-export interface AgentSpec {
-  name: string;
-  description: string;
-  instruction: string;
-  model: ModelSpec;
-  sub_agents: string[];
-  toolsets: ToolsetSpec[];
-  max_iterations: number;
-}
-
-export interface AgentConfig {
-  agents: Record<string, AgentSpec>;
-}
 
 export const DEFAULT_MAX_ITERATIONS = 50;
 
@@ -342,9 +310,4 @@ export function resolveEnvRefs(text: string, secrets: { get(name: string): strin
   });
   if (missing.length) throw new MissingSecretError([...new Set(missing)]);
   return out;
-}
-
-/** The agents a caller may start: the caller's own `sub_agents`. */
-export function subAgentsOf(config: AgentConfig, caller: string): string[] {
-  return config.agents[caller]?.sub_agents ?? [];
 }

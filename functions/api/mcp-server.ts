@@ -4,7 +4,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprot
 import { DomainError, NotFoundError } from "../../shared/domain/errors.js";
 import type { Tenant } from "../../shared/tenants.js";
 import { callTool, toolError } from "../../shared/tools/call-tool.js";
-import { isToolName, TOOL_DEFINITIONS } from "../../shared/tools/definitions.js";
+import { isToolName, toolDefinitions } from "../../shared/tools/definitions.js";
 import type { ApiDeps } from "./context.js";
 
 /**
@@ -24,7 +24,7 @@ export async function serveMcp(
     { capabilities: { tools: {} } },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: TOOL_DEFINITIONS.map((t) => ({
+    tools: toolDefinitions().map((t) => ({
       name: t.name,
       description: t.description,
       inputSchema: t.input_schema as { type: "object"; [k: string]: unknown },

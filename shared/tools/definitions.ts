@@ -80,8 +80,14 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return { ...rest, type: "object", additionalProperties: false };
 }
 
-export const TOOL_DEFINITIONS: ToolDefinition[] = TOOL_NAMES.map((name) => ({
-  name,
-  description: TOOL_SPECS[name].description,
-  input_schema: jsonSchema(TOOL_SPECS[name].schema),
-}));
+let definitions: ToolDefinition[] | undefined;
+
+/** The five definitions with their JSON Schemas, made on first use (not at every cold start). */
+export function toolDefinitions(): ToolDefinition[] {
+  definitions ??= TOOL_NAMES.map((name) => ({
+    name,
+    description: TOOL_SPECS[name].description,
+    input_schema: jsonSchema(TOOL_SPECS[name].schema),
+  }));
+  return definitions;
+}

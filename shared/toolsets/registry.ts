@@ -3,7 +3,7 @@ import type { TaskRecord } from "../domain/task.js";
 import type { ToolDefinitionForModel } from "../ports.js";
 import type { Tenant } from "../tenants.js";
 import { callTool } from "../tools/call-tool.js";
-import { isToolName, TOOL_DEFINITIONS } from "../tools/definitions.js";
+import { isToolName, toolDefinitions } from "../tools/definitions.js";
 import type { TaskService } from "../use-cases/task-service.js";
 import { openMcpToolset } from "./mcp.js";
 import { runThink, THINK_TOOL } from "./think.js";
@@ -60,7 +60,7 @@ export async function openToolbox(agent: AgentSpec, ctx: ToolboxContext): Promis
         for (const def of mcp.definitions) add(def, (args, signal) => mcp.call(def.name, args, signal));
       } else if (ts.type === "background_agents" && ctx.service) {
         const service = ctx.service;
-        for (const def of TOOL_DEFINITIONS) {
+        for (const def of toolDefinitions()) {
           add(
             { name: def.name, description: def.description, parameters: def.input_schema },
             async (args, signal) => nestedCall(def.name, args, signal, service, agent, ctx),

@@ -1,5 +1,5 @@
 import { IdempotencyKeyTakenError } from "../adapters/dynamo/task-repository.js";
-import { subAgentsOf } from "../agent-config.js";
+import { subAgentsOf } from "../agent-spec.js";
 import { byteLength, type Chunk, headUtf8 } from "../domain/chunk.js";
 import {
   AgentNotAllowedError,

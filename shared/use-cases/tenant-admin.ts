@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { secretsContext } from "../adapters/dynamo/tenant-directory.js";
 import type { ApiKeyRecord, DynamoTenantStore, TenantRecord } from "../adapters/dynamo/tenant-store.js";
-import { parseAgentConfig } from "../agent-config.js";
+import { agentConfigToJson, parseAgentConfigText as parseConfig, storedAgentConfig } from "../agent-spec.js";
 import { InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
 import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
 import { type Limits, LimitsSchema } from "../tenants.js";
@@ -57,14 +57,15 @@ export class TenantAdmin {
     this.defaultLimits = options.defaultLimits ?? {};
   }
 
-  private view(record: TenantRecord): TenantView {
+  private async view(record: TenantRecord): Promise<TenantView> {
+    const { config_json: _json, ...rest } = record;
     let agents: string[] = [];
     try {
-      agents = Object.keys(parseAgentConfig(record.config).agents);
+      agents = Object.keys((await storedAgentConfig(record)).agents);
     } catch {
       agents = [];
     }
-    return { ...record, agents };
+    return { ...rest, agents };
   }
 
   private newKey(tenantId: string, callers: string[] | null, apiKey = newApiKey()) {
@@ -79,28 +80,34 @@ export class TenantAdmin {
   }
 
   async create(input: { id: string; config: string; limits?: Partial<Limits> }) {
-    parseAgentConfig(input.config); // 422 with every problem
+    const parsed = await parseConfig(input.config); // 422 with every problem
     const limits = LimitsSchema.parse({ ...this.defaultLimits, ...input.limits });
     const { record, apiKey } = this.newKey(input.id, null);
-    const tenant = await this.store.create({ id: input.id, config: input.config, limits, key: record });
-    return { tenant: this.view(tenant), api_key: apiKey, key_id: record.key_id };
+    const tenant = await this.store.create({
+      id: input.id,
+      config: input.config,
+      configJson: agentConfigToJson(parsed),
+      limits,
+      key: record,
+    });
+    return { tenant: await this.view(tenant), api_key: apiKey, key_id: record.key_id };
   }
 
   async list(): Promise<TenantView[]> {
-    return (await this.store.list()).map((t) => this.view(t));
+    return Promise.all((await this.store.list()).map((t) => this.view(t)));
   }
 
   async get(id: string): Promise<TenantView> {
     const record = await this.store.get(id);
     if (!record) throw new TenantNotFoundError(id);
-    return this.view(record);
+    return await this.view(record);
   }
 
   async setConfig(id: string, config: string): Promise<TenantView> {
-    parseAgentConfig(config);
-    const record = await this.store.setConfig(id, config);
+    const parsed = await parseConfig(config);
+    const record = await this.store.setConfig(id, config, agentConfigToJson(parsed));
     this.onChange(id);
-    return this.view(record);
+    return await this.view(record);
   }
 
   async patchLimits(id: string, patch: Partial<Limits>): Promise<TenantView> {
@@ -109,7 +116,7 @@ export class TenantAdmin {
     const limits = LimitsSchema.parse({ ...current.limits, ...patch });
     const record = await this.store.setLimits(id, limits);
     this.onChange(id);
-    return this.view(record);
+    return await this.view(record);
   }
 
   /** Replaces the tenant's secrets. They are encrypted and never returned; only names are. */
@@ -154,8 +161,8 @@ export class TenantAdmin {
 
   /** The local default tenant: config from BGA_CONFIG (replaced at every start), key from BGA_API_KEY. */
   async ensureDefaultTenant(id: string, config: string, apiKey: string): Promise<void> {
-    parseAgentConfig(config);
-    await this.store.upsert(id, config);
+    const parsed = await parseConfig(config);
+    await this.store.upsert(id, config, agentConfigToJson(parsed));
     const hash = this.keys.hashApiKey(apiKey);
     const previous = (await this.store.listKeys(id)).find((k) => k.key_id === "key_default");
     // A changed BGA_API_KEY replaces the old default key.

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { NotFoundError } from "../../../shared/domain/errors.js";
 import { callTool, parseToolArgs } from "../../../shared/tools/call-tool.js";
-import { isToolName, TOOL_DEFINITIONS, TOOL_NAMES } from "../../../shared/tools/definitions.js";
+import { isToolName, TOOL_NAMES, toolDefinitions } from "../../../shared/tools/definitions.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
 import { defineRoute, type OpenApiRoutes } from "../openapi.js";
 import { CallToolResultObject, ErrorSchema, errorResponses, ToolDefinitionObject } from "../schemas.js";
@@ -45,7 +45,7 @@ const invokeTool = defineRoute({
 
 /** The REST tool gateway: the same five tools as MCP, for orchestrators that speak plain HTTP. */
 export function toolsRoutes(routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void {
-  routes.route(listTools, (c) => c.json({ tools: TOOL_DEFINITIONS }, 200));
+  routes.route(listTools, (c) => c.json({ tools: toolDefinitions }, 200));
 
   routes.route(invokeTool, async (c, input) => {
     const name = input.param.name;

@@ -1,4 +1,4 @@
-import { type AgentConfig, parseAgentConfig } from "../../agent-config.js";
+import { type AgentConfig, storedAgentConfig } from "../../agent-spec.js";
 import { ServiceKeys } from "../../security/service-secret.js";
 import type { AuthenticatedKey, Tenant, TenantDirectory } from "../../tenants.js";
 import type { DynamoTenantStore } from "./tenant-store.js";
@@ -74,9 +74,9 @@ export class DynamoTenantDirectory implements TenantDirectory {
     if (!record) return null;
     let config: AgentConfig;
     try {
-      config = parseAgentConfig(record.config);
+      config = await storedAgentConfig(record);
     } catch {
-      // Configs are checked when written; one that no longer parses (an older format) has no agents.
+      // Configs are checked when written; one that no longer reads (an older format) has no agents.
       config = { agents: {} };
     }
     let secrets: Record<string, string> = {};

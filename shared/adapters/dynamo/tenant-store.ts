@@ -6,7 +6,10 @@ import { cancellationReasons, type DynamoDocumentClient, isConditionalCheckFaile
 /** What is stored for a tenant (its secrets live in their own, encrypted item). */
 export const TenantRecordSchema = z.object({
   id: z.string(),
+  /** The agent config as the admin gave it (YAML). */
   config: z.string(),
+  /** The same config parsed, as JSON (agent-spec.ts): what the API and runner read. Absent on tenants stored before it existed. */
+  config_json: z.string().optional(),
   limits: LimitsSchema,
   created_at: z.string(),
   updated_at: z.string(),
@@ -46,6 +49,7 @@ export class DynamoTenantStore {
   async create(input: {
     id: string;
     config: string;
+    configJson: string;
     limits: Limits;
     key: ApiKeyRecord;
   }): Promise<TenantRecord> {
@@ -53,6 +57,7 @@ export class DynamoTenantStore {
     const record: TenantRecord = {
       id: input.id,
       config: input.config,
+      config_json: input.configJson,
       limits: input.limits,
       created_at: at,
       updated_at: at,
@@ -78,16 +83,17 @@ export class DynamoTenantStore {
   }
 
   /** Creates the tenant, or replaces its config (used for the local default tenant at each start). */
-  async upsert(id: string, config: string): Promise<TenantRecord> {
+  async upsert(id: string, config: string, configJson: string): Promise<TenantRecord> {
     const at = this.now().toISOString();
     const res = await this.db.update({
       TableName: this.tableName,
       Key: tenantKeys.profile(id),
       UpdateExpression:
-        "SET id = :id, config = :config, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
+        "SET id = :id, config = :config, config_json = :json, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
       ExpressionAttributeValues: {
         ":id": id,
         ":config": config,
+        ":json": configJson,
         ":at": at,
         ":limits": LimitsSchema.parse({}),
       },
@@ -142,8 +148,11 @@ export class DynamoTenantStore {
     }
   }
 
-  setConfig(id: string, config: string): Promise<TenantRecord> {
-    return this.updateProfile(id, "config = :config", { ":config": config });
+  setConfig(id: string, config: string, configJson: string): Promise<TenantRecord> {
+    return this.updateProfile(id, "config = :config, config_json = :json", {
+      ":config": config,
+      ":json": configJson,
+    });
   }
 
   setLimits(id: string, limits: Limits): Promise<TenantRecord> {
