@@ -1,6 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import * as z from "zod";
-import type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
+import type { AgentConfig, AgentSpec, ModelSpec } from "./agent-spec.js";
 import { InvalidConfigError, PermanentError } from "./domain/errors.js";
 
 export type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
