@@ -45,7 +45,7 @@ const invokeTool = defineRoute({
 
 /** The REST tool gateway: the same five tools as MCP, for orchestrators that speak plain HTTP. */
 export function toolsRoutes(routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void {
-  routes.route(listTools, (c) => c.json({ tools: toolDefinitions }, 200));
+  routes.route(listTools, (c) => c.json({ tools: toolDefinitions() }, 200));
 
   routes.route(invokeTool, async (c, input) => {
     const name = input.param.name;
