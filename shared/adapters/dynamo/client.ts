@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { type AwsCredentials, AwsJsonClient, AwsServiceError, DYNAMODB } from "../aws/aws-json-client.js";
+import {
+  type AwsCredentials,
+  AwsJsonClient,
+  AwsServiceError,
+  DYNAMODB,
+  isRecord,
+} from "../aws/aws-json-client.js";
 
 /** An item, key or set of expression values as plain JS values (what the repositories use). */
 export type Item = Record<string, unknown>;
@@ -121,10 +127,6 @@ export interface CancellationReason {
 }
 
 const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertEmptyValues: false };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function toWire(item: Item) {
   return marshall(item, MARSHALL_OPTIONS);
@@ -266,6 +268,11 @@ export function cancellationReasons(err: unknown): CancellationReason[] | undefi
       ...(isRecord(r.Item) ? { Item: r.Item } : {}),
     };
   });
+}
+
+/** A transaction refused because the condition of its item at `index` failed. */
+export function conditionFailedAt(err: unknown, index: number): boolean {
+  return cancellationReasons(err)?.[index]?.Code === "ConditionalCheckFailed";
 }
 
 /** A conditional write refused: a ConditionalCheckFailedException (single-item writes). */

@@ -20,7 +20,7 @@ import type {
 import { DEFAULT_LIMITS } from "../../tenants.js";
 import {
   type BatchGetOutput,
-  cancellationReasons,
+  conditionFailedAt,
   type DynamoDocumentClient,
   type Item,
   isConditionalCheckFailed,
@@ -67,10 +67,6 @@ const TASK_ATTRS = Object.keys(TaskRecordSchema.shape);
 
 function toRecord(item: Item): TaskRecord {
   return TaskRecordSchema.parse(item);
-}
-
-function isConditionFailure(err: unknown, index: number): boolean {
-  return cancellationReasons(err)?.[index]?.Code === "ConditionalCheckFailed";
 }
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | null {
@@ -145,8 +141,8 @@ export class DynamoTaskRepository implements TaskRepository {
     try {
       await this.db.transactWrite({ TransactItems: items });
     } catch (err) {
-      if (isConditionFailure(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
-      if (idempotency && isConditionFailure(err, 2)) throw new IdempotencyKeyTakenError();
+      if (conditionFailedAt(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
+      if (idempotency && conditionFailedAt(err, 2)) throw new IdempotencyKeyTakenError();
       throw err;
     }
     return record;
@@ -364,7 +360,7 @@ export class DynamoTaskRepository implements TaskRepository {
         await this.db.update(update);
       }
     } catch (err) {
-      const failedCondition = isConditionalCheckFailed(err) || isConditionFailure(err, 0);
+      const failedCondition = isConditionalCheckFailed(err) || conditionFailedAt(err, 0);
       if (!failedCondition) throw err;
       return { moved: false, current: await this.get(tenantId, taskId, true) };
     }
@@ -460,7 +456,7 @@ export class DynamoTaskRepository implements TaskRepository {
     try {
       await this.db.transactWrite({ TransactItems: all });
     } catch (err) {
-      if (!isConditionFailure(err, 0)) throw err;
+      if (!conditionFailedAt(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);
       if (current && current.status !== "running") {
         return { ok: false, reason: "not_running", status: current.status };

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../domain/errors.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
-import { cancellationReasons, type DynamoDocumentClient, isConditionalCheckFailed } from "./client.js";
+import { conditionFailedAt, type DynamoDocumentClient, isConditionalCheckFailed } from "./client.js";
 
 /** What is stored for a tenant (its secrets live in their own, encrypted item). */
 export const TenantRecordSchema = z.object({
@@ -33,10 +33,6 @@ const tenantKeys = {
 };
 
 const SecretsItemSchema = z.object({ blob: z.instanceof(Uint8Array), names: z.array(z.string()) });
-
-function conditionFailedAt(err: unknown, index: number): boolean {
-  return cancellationReasons(err)?.[index]?.Code === "ConditionalCheckFailed";
-}
 
 /** Tenants, their keys and their encrypted secrets, in the service's one table. */
 export class DynamoTenantStore {
