@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     ...(env.BGA_STATE_MACHINE_ARN
       ? {
           executions: new SfnExecutions(
-            createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+            createStepFunctionsClient({ region: env.AWS_REGION }),
             env.BGA_STATE_MACHINE_ARN,
           ),
         }

@@ -83,7 +83,7 @@ async function buildApp() {
     defaultLimits: cloud.BGA_DEFAULT_LIMITS,
   });
   const executions = new SfnExecutions(
-    createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
+    createStepFunctionsClient({ region: env.AWS_REGION }),
     cloud.BGA_STATE_MACHINE_ARN,
   );
   const service = new TaskService(repo, executions, log, { waitPollMs: 1000, metrics: powertools.sink });

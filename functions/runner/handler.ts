@@ -83,10 +83,7 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   const service = cloud.BGA_STATE_MACHINE_ARN
     ? new TaskService(
         repo,
-        new SfnExecutions(
-          createStepFunctionsClient({ region: env.AWS_REGION, maxAttempts: 5 }),
-          cloud.BGA_STATE_MACHINE_ARN,
-        ),
+        new SfnExecutions(createStepFunctionsClient({ region: env.AWS_REGION }), cloud.BGA_STATE_MACHINE_ARN),
         log,
         { waitPollMs: 1000 },
       )

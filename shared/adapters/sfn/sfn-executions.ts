@@ -17,7 +17,7 @@ export interface StepFunctionsClientOptions {
   endpoint?: string | undefined;
   /** Default: the Lambda role's, from the environment at each call. */
   credentials?: AwsCredentials | undefined;
-  /** Attempts per call (default 3); a start is worth a few more under throttling. */
+  /** Attempts per call (default 5: a start is worth a few more than usual under throttling). */
   maxAttempts?: number | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
 }
@@ -27,7 +27,7 @@ export interface StepFunctionsClientOptions {
  * its requests as `fetch` subsegments (undici diagnostics channels), named after the host.
  */
 export function createStepFunctionsClient(options: StepFunctionsClientOptions): AwsJsonClient {
-  return new AwsJsonClient({ service: STEP_FUNCTIONS, ...options });
+  return new AwsJsonClient({ service: STEP_FUNCTIONS, ...options, maxAttempts: options.maxAttempts ?? 5 });
 }
 
 /**
