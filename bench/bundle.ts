@@ -5,9 +5,14 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build, version as esbuildVersion, type Metafile } from "esbuild";
+import { build, version as esbuildVersion } from "esbuild";
 import * as z from "zod";
-import { LAMBDA_ENTRY_FILE, lambdaBuildOptions, REPO_ROOT } from "../infra/constructs/lambda-bundle.js";
+import {
+  coldStartOutputs,
+  LAMBDA_ENTRY_FILE,
+  lambdaBuildOptions,
+  REPO_ROOT,
+} from "../infra/constructs/lambda-bundle.js";
 import { heading, KIB, label, median, percentile, printTable, type SummaryRow } from "./support.js";
 
 /** Target: API cold init ÷ bare-Hono cold init, start→ready medians (what Lambda's Init Duration counts). */
@@ -109,19 +114,6 @@ interface Bundle {
   warnings: number;
 }
 
-/** The output files `from` loads before its code runs: itself and its static imports, transitively. */
-function staticClosure(meta: Metafile, from: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (key: string) => {
-    if (seen.has(key)) return;
-    seen.add(key);
-    for (const imp of meta.outputs[key]?.imports ?? [])
-      if (imp.kind === "import-statement" && !imp.external) visit(imp.path);
-  };
-  visit(from);
-  return seen;
-}
-
 /** Builds `entry` into `outdir` with the options every deployed Lambda is built with. */
 async function bundle(
   name: string,
@@ -142,7 +134,7 @@ async function bundle(
   const entryFile = join(outdir, LAMBDA_ENTRY_FILE);
   const entryKey = keys.find((k) => resolve(REPO_ROOT, k) === entryFile);
   if (!entryKey) throw new Error(`no ${LAMBDA_ENTRY_FILE} in the metafile of ${name}`);
-  const cold = staticClosure(meta, entryKey);
+  const cold = coldStartOutputs(meta, entryKey);
   const outputs = keys
     .filter((k) => k.endsWith(".mjs"))
     .map(

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BuildOptions } from "esbuild";
+import type { BuildOptions, Metafile } from "esbuild";
 
 /**
  * How every Lambda of the project is bundled, in one place for node-function.ts (which runs it
@@ -47,4 +47,20 @@ export function lambdaBuildOptions(
     banner: { js: LAMBDA_BANNER },
     logLevel: "warning",
   };
+}
+
+/**
+ * The output files a bundle's `entry` output loads before its code runs: itself and its static
+ * imports, transitively (from esbuild's metafile). The other chunks load on first `import()`.
+ */
+export function coldStartOutputs(meta: Metafile, entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (key: string) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    for (const imp of meta.outputs[key]?.imports ?? [])
+      if (imp.kind === "import-statement" && !imp.external) visit(imp.path);
+  };
+  visit(entry);
+  return seen;
 }

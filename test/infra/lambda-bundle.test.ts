@@ -7,7 +7,11 @@ import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { build, type Metafile } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { LAMBDA_ENTRY_FILE, lambdaBuildOptions } from "../../infra/constructs/lambda-bundle.js";
+import {
+  coldStartOutputs,
+  LAMBDA_ENTRY_FILE,
+  lambdaBuildOptions,
+} from "../../infra/constructs/lambda-bundle.js";
 import { createNodeFunction } from "../../infra/constructs/node-function.js";
 
 const dirs: string[] = [];
@@ -20,20 +24,9 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Every input of the output files `from` loads before its code runs (static imports only). */
-function staticInputs(meta: Metafile, from: string): Set<string> {
-  const seen = new Set<string>();
-  const inputs = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const out = meta.outputs[file];
-    if (!out) throw new Error(`no output ${file}`);
-    for (const input of Object.keys(out.inputs)) inputs.add(input);
-    for (const imp of out.imports) if (imp.kind === "import-statement" && !imp.external) visit(imp.path);
-  };
-  visit(from);
-  return inputs;
+/** Every input of the output files `entry` loads before its code runs. */
+function coldStartInputs(meta: Metafile, entry: string): string[] {
+  return [...coldStartOutputs(meta, entry)].flatMap((file) => Object.keys(meta.outputs[file]?.inputs ?? {}));
 }
 
 describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
@@ -47,7 +40,7 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
     const meta = result.metafile;
     const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`/${LAMBDA_ENTRY_FILE}`));
     expect(entry).toBeDefined();
-    const atColdStart = [...staticInputs(meta, entry as string)];
+    const atColdStart = coldStartInputs(meta, entry as string);
     expect(atColdStart.some((i) => i.includes("functions/api/handler.ts"))).toBe(true);
     expect(atColdStart.some((i) => i.includes("node_modules/hono/"))).toBe(true);
     for (const lazy of ["@modelcontextprotocol/sdk", "node_modules/ajv/", "functions/api/mcp-server.ts"]) {
