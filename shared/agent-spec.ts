@@ -104,11 +104,10 @@ export async function parseAgentConfigText(yamlText: string): Promise<AgentConfi
 }
 
 /** A stored tenant's config: its JSON form when it has one, else its YAML parsed. */
-export function storedAgentConfig(record: {
+export async function storedAgentConfig(record: {
   config: string;
   config_json?: string | undefined;
 }): Promise<AgentConfig> {
-  return record.config_json !== undefined
-    ? Promise.resolve(agentConfigFromJson(record.config_json))
-    : parseAgentConfigText(record.config);
+  if (record.config_json !== undefined) return agentConfigFromJson(record.config_json);
+  return parseAgentConfigText(record.config);
 }
