@@ -1,11 +1,12 @@
-import { Hono } from "hono";
+import { Hono, type NotFoundHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError } from "../../shared/domain/errors.js";
+import type { Logger } from "../../shared/use-cases/task-service.js";
+import type { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 import { requireAdmin, requireTenant } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./context.js";
 import { errorResponse, makeErrorHandler } from "./errors.js";
 import { OpenApiRoutes } from "./openapi.js";
-import { adminRoutes } from "./routes/admin.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { tasksRoutes } from "./routes/tasks.js";
 import { toolsRoutes } from "./routes/tools.js";
@@ -33,18 +34,40 @@ const KNOWN_ROUTES: [RegExp, string[]][] = [
 
 const isAdminPath = (path: string) => path === "/v1/admin" || path.startsWith("/v1/admin/");
 
+/** No route for the request: 405 with Allow on a known path, 404 otherwise. */
+const notFound: NotFoundHandler = (c) => {
+  const known = KNOWN_ROUTES.find(([re]) => re.test(c.req.path));
+  if (known) {
+    c.header("Allow", known[1].join(", "));
+    return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`);
+  }
+  return errorResponse(c, 404, "not_found", `no route: ${c.req.method} ${c.req.path}`);
+};
+
+/**
+ * The admin API (SPEC §7) as a sub-app built on its first use: its routes and schemas (a tenth
+ * of the API's zod schemas) load on the first admin request or OpenAPI read, not at every cold
+ * start of a function that mostly serves tenants. Its routes are described in `routes`' document.
+ */
+function lazyAdminApp(admin: TenantAdmin, routes: OpenApiRoutes<ApiEnv>, log: Logger) {
+  let built: Promise<Hono<ApiEnv>> | undefined;
+  return () => {
+    built ??= import("./routes/admin.js").then(({ adminRoutes }) => {
+      const sub = new Hono<ApiEnv>();
+      sub.onError(makeErrorHandler(log));
+      sub.notFound(notFound);
+      adminRoutes(new OpenApiRoutes(sub, routes), admin);
+      return sub;
+    });
+    return built;
+  };
+}
+
 /** The whole HTTP surface: MCP, REST and the tool gateway, one Hono app (SPEC §4). */
 export function createApp(deps: ApiDeps) {
   const app = new Hono<ApiEnv>();
   app.onError(makeErrorHandler(deps.log));
-  app.notFound((c) => {
-    const known = KNOWN_ROUTES.find(([re]) => re.test(c.req.path));
-    if (known) {
-      c.header("Allow", known[1].join(", "));
-      return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`);
-    }
-    return errorResponse(c, 404, "not_found", `no route: ${c.req.method} ${c.req.path}`);
-  });
+  app.notFound(notFound);
 
   app.use(
     "*",
@@ -67,7 +90,11 @@ export function createApp(deps: ApiDeps) {
   tasksRoutes(routes, deps);
   toolsRoutes(routes, deps);
   mcpRoutes(app, routes, deps);
-  if (deps.admin) adminRoutes(routes, deps.admin.service);
+  const adminApp = deps.admin ? lazyAdminApp(deps.admin.service, routes, deps.log) : undefined;
+  if (adminApp) {
+    // After the admin check above; the body limit has already wrapped the request.
+    app.all("/v1/admin/*", async (c) => (await adminApp()).fetch(c.req.raw, c.env));
+  }
 
   routes.securityScheme("bearer", { type: "http", scheme: "bearer" });
   routes.securityScheme("admin", {
@@ -81,9 +108,10 @@ export function createApp(deps: ApiDeps) {
     summary: "Liveness",
     responses: { 200: { description: "The service is up" } },
   });
-  app.get("/openapi.json", (c) =>
-    c.json(routes.document({ title: "Background Agents Cloud", version: deps.version })),
-  );
+  app.get("/openapi.json", async (c) => {
+    await adminApp?.(); // its routes describe themselves when it is built
+    return c.json(routes.document({ title: "Background Agents Cloud", version: deps.version }));
+  });
   return app;
 }
 

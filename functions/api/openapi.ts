@@ -100,7 +100,14 @@ export class OpenApiRoutes<E extends Env> {
   private readonly securitySchemes: Record<string, Record<string, unknown>> = {};
   private doc: Record<string, unknown> | undefined;
 
-  constructor(private readonly app: Hono<E>) {}
+  /**
+   * `documentIn`: the routes whose document describes these too (a sub-app loaded later, whose
+   * routes belong in the main app's document).
+   */
+  constructor(
+    private readonly app: Hono<E>,
+    private readonly documentIn?: OpenApiRoutes<E>,
+  ) {}
 
   /** Registers `handler` for the route, behind validation of every part the spec names. */
   route<
@@ -121,6 +128,10 @@ export class OpenApiRoutes<E extends Env> {
 
   /** Adds a route to the document only (for routes served some other way, e.g. MCP). */
   describe(spec: RouteSpec): void {
+    if (this.documentIn) {
+      this.documentIn.describe(spec);
+      return;
+    }
     this.specs.push(spec as RouteSpec);
     this.doc = undefined;
   }

@@ -30,7 +30,7 @@ function coldStartInputs(meta: Metafile, entry: string): string[] {
 }
 
 describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
-  it("splits the API: the MCP SDK is a chunk loaded on the first MCP request, not at a cold start", async () => {
+  it("splits the API: the MCP SDK and the admin routes are chunks loaded on first use, not at a cold start", async () => {
     const outdir = tempDir();
     const result = await build({
       ...lambdaBuildOptions("functions/api/handler.ts", outdir, { sourcemap: false }),
@@ -43,11 +43,17 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
     const atColdStart = coldStartInputs(meta, entry as string);
     expect(atColdStart.some((i) => i.includes("functions/api/handler.ts"))).toBe(true);
     expect(atColdStart.some((i) => i.includes("node_modules/hono/"))).toBe(true);
-    for (const lazy of ["@modelcontextprotocol/sdk", "node_modules/ajv/", "functions/api/mcp-server.ts"]) {
+    for (const lazy of [
+      "@modelcontextprotocol/sdk",
+      "node_modules/ajv/",
+      "functions/api/mcp-server.ts",
+      "functions/api/routes/admin.ts",
+    ]) {
       expect(atColdStart.filter((i) => i.includes(lazy))).toEqual([]);
     }
     const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
     expect(all.some((i) => i.includes("@modelcontextprotocol/sdk/dist/esm/server/"))).toBe(true);
+    expect(all.some((i) => i.includes("functions/api/routes/admin.ts"))).toBe(true);
 
     // What Lambda does: load index.mjs (awslambda is the runtime's global) and find `handler`.
     const stub =
