@@ -28,6 +28,13 @@ const PROBE_RUNS = 9;
 
 const API_ENTRY = "functions/api/handler.ts";
 
+/**
+ * The node that runs the cold starts: this one, or `BGA_BENCH_NODE` — e.g. a Node 22 like the
+ * functions' runtime: `BGA_BENCH_NODE=$(npx -y node@22 -p process.execPath)`.
+ */
+const CHILD_NODE = process.env.BGA_BENCH_NODE || process.execPath;
+const childNodeVersion = () => spawnSync(CHILD_NODE, ["-v"], { encoding: "utf8" }).stdout.trim();
+
 /** The bare Hono handler the API is compared with (the brief's baseline, verbatim). */
 const BASELINE_SOURCE = `import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
@@ -215,7 +222,7 @@ function coldRun(b: Bundle, nodeFlags: string[], lazy: boolean): ColdRun {
     "console.log(JSON.stringify({ importMs: t1 - t0, readyMs: t1, lazyMs: t2 - t1 }));",
   ].join("\n");
   const env = lambdaLikeEnv();
-  const res = spawnSync(process.execPath, [...nodeFlags, "--input-type=module", "-e", script], {
+  const res = spawnSync(CHILD_NODE, [...nodeFlags, "--input-type=module", "-e", script], {
     env,
     encoding: "utf8",
     cwd: tmpdir(),
@@ -504,7 +511,7 @@ export async function benchBundle(): Promise<SummaryRow[]> {
     measureColdStarts(variants);
     console.log(
       `\ncold init: ${RUNS} fresh \`node --input-type=module -e\` processes per row (after ${WARMUP_RUNS} discarded), ` +
-        `interleaved; node ${process.version} here, Node 22 on Lambda. start→ready = the process's time origin → ` +
+        `interleaved; node ${childNodeVersion()}${CHILD_NODE === process.execPath ? "" : " (BGA_BENCH_NODE)"}, Node 22 on Lambda. start→ready = the process's time origin → ` +
         "handler imported (node start-up included: the local stand-in for Lambda's Init Duration, which includes " +
         "the runtime's own start); import = `await import(index.mjs)` alone; + lazy = then `import()` of every " +
         "other chunk (the most a first request can add)",
@@ -676,7 +683,7 @@ export async function benchBundle(): Promise<SummaryRow[]> {
       },
       {
         bench: "5. API cold init (start→ready) / bare Hono",
-        measured: `${initRatio.toFixed(2)}× (${ms(vApi, ready)} / ${ms(vBare, ready)} ms, medians)`,
+        measured: `${initRatio.toFixed(2)}× (${ms(vApi, ready)} / ${ms(vBare, ready)} ms, medians, node ${childNodeVersion()})`,
         target: `≤ ${COLD_INIT_RATIO_TARGET}`,
         pass,
       },
