@@ -1,10 +1,12 @@
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import * as z from "zod";
 import type { AgentConfig, AgentSpec, ModelSpec } from "./agent-spec.js";
-import { InvalidConfigError, PermanentError } from "./domain/errors.js";
+import { InvalidConfigError } from "./domain/errors.js";
+import { ENV_REF } from "./env-refs.js";
 
 export type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
 export { subAgentsOf } from "./agent-spec.js";
+export { MissingSecretError, resolveEnvRefs } from "./env-refs.js";
 
 /**
  * The subset of Docker's agent runtime config (`agents:` / `models:`) that the service runs.
@@ -284,30 +286,4 @@ function findCycles(agents: Record<string, { sub_agents?: string[] | undefined }
   };
   for (const name of Object.keys(agents)) if (!state.has(name)) visit(name);
   return cycles;
-}
-
-const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** A `${env.NAME}` a config uses that the tenant has no secret for. */
-export class MissingSecretError extends PermanentError {
-  constructor(readonly names: string[]) {
-    super(
-      `the agent config uses ${names.map((n) => `\${env.${n}}`).join(", ")}, which ${names.length > 1 ? "are" : "is"} not among the tenant's secrets`,
-    );
-  }
-}
-
-/**
- * Replaces `${env.NAME}` with the tenant's secret NAME. For a tenant in the cloud these come only
- * from its own stored secrets, never from the server's environment.
- */
-export function resolveEnvRefs(text: string, secrets: { get(name: string): string | undefined }): string {
-  const missing: string[] = [];
-  const out = text.replace(ENV_REF, (_, name: string) => {
-    const value = secrets.get(name);
-    if (value === undefined) missing.push(name);
-    return value ?? "";
-  });
-  if (missing.length) throw new MissingSecretError([...new Set(missing)]);
-  return out;
 }

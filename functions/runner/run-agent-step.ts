@@ -58,7 +58,7 @@ export const DEFAULT_RUNNER_SETTINGS: RunnerSettings = {
 export interface RunnerDeps {
   repo: TaskRepository;
   tenants: TenantDirectory;
-  createModel: (spec: ModelSpec, credentials: ProviderCredentials) => ModelClient;
+  createModel: (spec: ModelSpec, credentials: ProviderCredentials) => Promise<ModelClient>;
   settings: RunnerSettings;
   /** The use cases, for the `background_agents` toolset (nested dispatch). */
   service?: TaskService;
@@ -141,7 +141,7 @@ async function runTurns(
   const timeLimitError = `time limit reached: the task ran longer than max_task_seconds (${maxTaskSeconds} s)`;
   // A missing secret or a refused endpoint fails here, before any work.
   await assertModelEndpoint(agent.model, credentials, deps.allowPrivateNetwork ?? false);
-  const model = deps.createModel(agent.model, credentials);
+  const model = await deps.createModel(agent.model, credentials);
   const toolbox = await openToolbox(agent, {
     tenant,
     task,

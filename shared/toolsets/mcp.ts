@@ -1,8 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { resolveEnvRefs } from "../agent-config.js";
 import { PermanentError, TransientError } from "../domain/errors.js";
+import { resolveEnvRefs } from "../env-refs.js";
 import type { ToolDefinitionForModel } from "../ports.js";
 import { assertPublicUrl, guardedFetch, PrivateNetworkRefusedError } from "../security/network-guard.js";
 import type { ToolResult } from "./registry.js";

@@ -5,7 +5,6 @@ import type { Tenant } from "../tenants.js";
 import { callTool } from "../tools/call-tool.js";
 import { isToolName, toolDefinitions } from "../tools/definitions.js";
 import type { TaskService } from "../use-cases/task-service.js";
-import { openMcpToolset } from "./mcp.js";
 import { runThink, THINK_TOOL } from "./think.js";
 
 export interface ToolResult {
@@ -49,6 +48,8 @@ export async function openToolbox(agent: AgentSpec, ctx: ToolboxContext): Promis
       if (ts.type === "think") {
         add(THINK_TOOL, async (args) => runThink(args));
       } else if (ts.type === "mcp" && ts.remote) {
+        // The MCP client SDK loads with the first agent that uses a remote MCP server.
+        const { openMcpToolset } = await import("./mcp.js");
         const mcp = await openMcpToolset({
           remote: ts.remote,
           tools: ts.tools,

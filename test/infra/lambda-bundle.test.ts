@@ -72,6 +72,32 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
     expect(child.stdout.trim()).toBe("function");
   });
 
+  it("splits the runner: each provider SDK, the MCP client and the YAML parser load on first use", async () => {
+    const result = await build({
+      ...lambdaBuildOptions("functions/runner/handler.ts", tempDir(), { sourcemap: false }),
+      metafile: true,
+      write: false,
+    });
+    const meta = result.metafile;
+    const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`/${LAMBDA_ENTRY_FILE}`));
+    expect(entry).toBeDefined();
+    const atColdStart = coldStartInputs(meta, entry as string);
+    expect(atColdStart.some((i) => i.includes("functions/runner/run-agent-step.ts"))).toBe(true);
+    // YAML: for tenants stored before configs were kept as JSON too.
+    const lazy = [
+      "node_modules/openai/",
+      "node_modules/@anthropic-ai/sdk/",
+      "node_modules/@aws-sdk/client-bedrock-runtime/",
+      "node_modules/@modelcontextprotocol/sdk/",
+      "node_modules/yaml/",
+    ];
+    const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
+    for (const pkg of lazy) {
+      expect(atColdStart.filter((i) => i.includes(pkg))).toEqual([]);
+      expect(all.some((i) => i.includes(pkg))).toBe(true); // in a chunk of its own use
+    }
+  });
+
   it("gives each function its own bundle (the asset cache key names the entry)", () => {
     const out = tempDir();
     const app = new App({ outdir: out, context: { "aws:cdk:bundling-stacks": ["**"] } });

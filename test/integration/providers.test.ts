@@ -257,7 +257,7 @@ describe("provider anthropic (Messages API)", () => {
   });
 
   it("the SDK retries 529 and 503 with backoff inside one turn (maxRetries), then answers", async () => {
-    const model = createModelClient(
+    const model = await createModelClient(
       { provider: "anthropic", model: "claude-haiku-4-5", base_url: anthropic.url },
       { get: (name) => (name === "ANTHROPIC_API_KEY" ? TENANT_ANTHROPIC_KEY : undefined) },
       { maxRetries: 2 },
@@ -398,7 +398,7 @@ describe("provider amazon-bedrock (Converse API)", () => {
   });
 
   it("the SDK retries throttling and 503 with backoff inside one turn (maxAttempts), then answers", async () => {
-    const model = createModelClient(
+    const model = await createModelClient(
       { provider: "amazon-bedrock", model: BEDROCK_MODEL, base_url: bedrock.url },
       { get: () => undefined },
       { maxRetries: 2 },

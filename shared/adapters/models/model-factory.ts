@@ -1,10 +1,8 @@
-import { type ModelSpec, resolveEnvRefs } from "../../agent-config.js";
+import type { ModelSpec } from "../../agent-spec.js";
 import { PermanentError } from "../../domain/errors.js";
+import { resolveEnvRefs } from "../../env-refs.js";
 import type { ModelClient } from "../../ports.js";
 import { assertPublicUrl } from "../../security/network-guard.js";
-import { AnthropicMessagesModel } from "./anthropic-messages.js";
-import { BedrockConverseModel } from "./bedrock-converse.js";
-import { OpenAIChatModel } from "./openai-chat.js";
 
 export interface ProviderCredentials {
   /** Values such as OPENAI_API_KEY: the process environment for the local tenant, the tenant's secrets in the cloud. */
@@ -15,14 +13,18 @@ export interface ModelFactoryOptions {
   maxRetries?: number;
 }
 
-/** Builds the model client for an agent's model spec. */
-export function createModelClient(
+/**
+ * Builds the model client for an agent's model spec. Each provider's SDK (hundreds of KiB each)
+ * is imported with the first agent that uses it, not at every cold start of the runner.
+ */
+export async function createModelClient(
   spec: ModelSpec,
   credentials: ProviderCredentials,
   options: ModelFactoryOptions = {},
-): ModelClient {
+): Promise<ModelClient> {
   switch (spec.provider) {
-    case "openai":
+    case "openai": {
+      const { OpenAIChatModel } = await import("./openai-chat.js");
       return new OpenAIChatModel({
         model: spec.model,
         apiKey: credentials.get(spec.token_key ?? "OPENAI_API_KEY"),
@@ -31,7 +33,9 @@ export function createModelClient(
         ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
         ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
       });
+    }
     case "anthropic": {
+      const { AnthropicMessagesModel } = await import("./anthropic-messages.js");
       const keyName = spec.token_key ?? "ANTHROPIC_API_KEY";
       return new AnthropicMessagesModel({
         model: spec.model,
@@ -43,7 +47,8 @@ export function createModelClient(
         ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
       });
     }
-    case "amazon-bedrock":
+    case "amazon-bedrock": {
+      const { BedrockConverseModel } = await import("./bedrock-converse.js");
       // AWS credentials come from the default chain (the runner's role), never from tenant secrets;
       // the credentials here only fill `${env.NAME}` in base_url.
       return new BedrockConverseModel({
@@ -54,6 +59,7 @@ export function createModelClient(
         ...(spec.region ? { region: spec.region } : {}),
         ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
       });
+    }
     default:
       throw new PermanentError(`model provider "${spec.provider}" is not supported`);
   }
