@@ -29,18 +29,25 @@ function coldStartInputs(meta: Metafile, entry: string): string[] {
   return [...coldStartOutputs(meta, entry)].flatMap((file) => Object.keys(meta.outputs[file]?.inputs ?? {}));
 }
 
+/** Builds `handler` as deployed into `outdir`: the inputs loaded at a cold start, and all of them. */
+async function bundleInputs(handler: string, outdir: string) {
+  const { metafile: meta } = await build({
+    ...lambdaBuildOptions(handler, outdir, { sourcemap: false }),
+    metafile: true,
+    write: true,
+  });
+  const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`/${LAMBDA_ENTRY_FILE}`));
+  expect(entry).toBeDefined();
+  return {
+    atColdStart: coldStartInputs(meta, entry as string),
+    all: Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs)),
+  };
+}
+
 describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
   it("splits the API: the MCP SDK and the admin routes are chunks loaded on first use, not at a cold start", async () => {
     const outdir = tempDir();
-    const result = await build({
-      ...lambdaBuildOptions("functions/api/handler.ts", outdir, { sourcemap: false }),
-      metafile: true,
-      write: true,
-    });
-    const meta = result.metafile;
-    const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`/${LAMBDA_ENTRY_FILE}`));
-    expect(entry).toBeDefined();
-    const atColdStart = coldStartInputs(meta, entry as string);
+    const { atColdStart, all } = await bundleInputs("functions/api/handler.ts", outdir);
     expect(atColdStart.some((i) => i.includes("functions/api/handler.ts"))).toBe(true);
     expect(atColdStart.some((i) => i.includes("node_modules/hono/"))).toBe(true);
     for (const lazy of [
@@ -51,7 +58,6 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
     ]) {
       expect(atColdStart.filter((i) => i.includes(lazy))).toEqual([]);
     }
-    const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
     expect(all.some((i) => i.includes("@modelcontextprotocol/sdk/dist/esm/server/"))).toBe(true);
     expect(all.some((i) => i.includes("functions/api/routes/admin.ts"))).toBe(true);
 
@@ -73,15 +79,7 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
   });
 
   it("splits the runner: each provider SDK, the MCP client and the YAML parser load on first use", async () => {
-    const result = await build({
-      ...lambdaBuildOptions("functions/runner/handler.ts", tempDir(), { sourcemap: false }),
-      metafile: true,
-      write: false,
-    });
-    const meta = result.metafile;
-    const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`/${LAMBDA_ENTRY_FILE}`));
-    expect(entry).toBeDefined();
-    const atColdStart = coldStartInputs(meta, entry as string);
+    const { atColdStart, all } = await bundleInputs("functions/runner/handler.ts", tempDir());
     expect(atColdStart.some((i) => i.includes("functions/runner/run-agent-step.ts"))).toBe(true);
     // YAML: for tenants stored before configs were kept as JSON too.
     const lazy = [
@@ -91,7 +89,6 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
       "node_modules/@modelcontextprotocol/sdk/",
       "node_modules/yaml/",
     ];
-    const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
     for (const pkg of lazy) {
       expect(atColdStart.filter((i) => i.includes(pkg))).toEqual([]);
       expect(all.some((i) => i.includes(pkg))).toBe(true); // in a chunk of its own use
