@@ -6,7 +6,6 @@ import { ENV_REF } from "./env-refs.js";
 
 export type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
 export { subAgentsOf } from "./agent-spec.js";
-export { MissingSecretError, resolveEnvRefs } from "./env-refs.js";
 
 /**
  * The subset of Docker's agent runtime config (`agents:` / `models:`) that the service runs.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseAgentConfig, resolveEnvRefs, subAgentsOf } from "../../shared/agent-config.js";
+import { parseAgentConfig, subAgentsOf } from "../../shared/agent-config.js";
 import { InvalidConfigError } from "../../shared/domain/errors.js";
+import { resolveEnvRefs } from "../../shared/env-refs.js";
 
 function problems(yaml: string): { path: string; reason: string }[] {
   try {
