@@ -1,12 +1,12 @@
 import "../local/polyfills.js";
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { createDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
-import { keys } from "../shared/adapters/dynamo/keys.js";
 import {
   RECORD_FAILURE_STATE,
   RUN_AGENT_STATE,
   stateMachineDefinition,
 } from "../shared/state-machine/definition.js";
+import { keys } from "../shared/table-schema.js";
 import { DEFAULT_LIMITS } from "../shared/tenants.js";
 import type { FakeReply } from "../test/support/fake-openai.js";
 import {

@@ -1,6 +1,6 @@
 import "../local/polyfills.js";
 import { createDynamoDocumentClient, type DynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
-import { keys } from "../shared/adapters/dynamo/keys.js";
+import { keys } from "../shared/table-schema.js";
 import {
   type BenchRuntime,
   heading,

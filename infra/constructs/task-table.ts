@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { TABLE_SCHEMA } from "../../shared/adapters/dynamo/table.js";
+import { TABLE_SCHEMA } from "../../shared/table-schema.js";
 import { acknowledgeGrantWildcards } from "./nag.js";
 
 /** The data-plane actions the repository (shared/adapters/dynamo/task-repository.ts) uses. */
@@ -54,7 +54,8 @@ export class TaskTable extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        projectionType: ProjectionType[index.projection],
+        nonKeyAttributes: [...index.include],
       });
     }
   }

@@ -6,8 +6,8 @@ import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BackgroundAgentsStack } from "../../infra/stacks/background-agents-stack.js";
-import { createTableInput, TABLE_SCHEMA } from "../../shared/adapters/dynamo/table.js";
 import { stateMachineDefinition } from "../../shared/state-machine/definition.js";
+import { createTableInput, TABLE_SCHEMA } from "../../shared/table-schema.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Resource = { Type: string; Properties: Record<string, Json> };
@@ -87,14 +87,8 @@ describe("task table", () => {
         { AttributeName: TABLE_SCHEMA.sortKey, KeyType: "RANGE" },
       ],
       AttributeDefinitions: Match.arrayWith(local.AttributeDefinitions ?? []),
-      GlobalSecondaryIndexes: TABLE_SCHEMA.indexes.map((i) => ({
-        IndexName: i.name,
-        KeySchema: [
-          { AttributeName: i.partitionKey, KeyType: "HASH" },
-          { AttributeName: i.sortKey, KeyType: "RANGE" },
-        ],
-        Projection: { ProjectionType: "ALL" },
-      })),
+      // The same indexes as the local table, projecting keys and `agent` only (no ALL).
+      GlobalSecondaryIndexes: local.GlobalSecondaryIndexes,
       TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

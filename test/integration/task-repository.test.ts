@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
-import { keys } from "../../shared/adapters/dynamo/keys.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { ConcurrencyLimitError } from "../../shared/domain/errors.js";
 import { emptyUsage, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
+import { keys } from "../../shared/table-schema.js";
 
 const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const tableName = `bga-repo-${randomUUID()}`;

@@ -17,6 +17,7 @@ import type {
   NewTask,
   TaskRepository,
 } from "../../ports.js";
+import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "../../table-schema.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
 import {
   type BatchGetOutput,
@@ -27,7 +28,6 @@ import {
   type QueryInput,
   type TransactWriteItem,
 } from "./client.js";
-import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "./keys.js";
 
 /** Thrown by create() when the Idempotency-Key was taken by a concurrent request. */
 export class IdempotencyKeyTakenError extends Error {
@@ -67,6 +67,13 @@ const TASK_ATTRS = Object.keys(TaskRecordSchema.shape);
 
 function toRecord(item: Item): TaskRecord {
   return TaskRecordSchema.parse(item);
+}
+
+/** The task ID in a task item's partition key (`TENANT#<tenant>#TASK#<id>`). */
+function taskIdOfKey(tenantId: string, pk: unknown): string {
+  const prefix = keys.task(tenantId, "").pk;
+  if (typeof pk !== "string" || !pk.startsWith(prefix)) throw new Error("index entry of another tenant");
+  return pk.slice(prefix.length);
 }
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | null {
@@ -248,6 +255,7 @@ export class DynamoTaskRepository implements TaskRepository {
     }
     const tasks: TaskRecord[] = [];
     let start = query.cursor ? this.decodeCursor(tenantId, query.cursor, query.status) : undefined;
+    // The indexes hold keys and the agent only: read a page of keys, then the tasks themselves.
     // With an agent filter a page can come back short; keep reading until it is full or done.
     do {
       const res = await this.db.query({
@@ -255,7 +263,12 @@ export class DynamoTaskRepository implements TaskRepository {
         Limit: query.limit - tasks.length,
         ExclusiveStartKey: start,
       });
-      for (const item of res.Items ?? []) tasks.push(toRecord(item));
+      const ids = (res.Items ?? []).map((item) => taskIdOfKey(tenantId, item.pk));
+      const found = await this.getMany(tenantId, ids);
+      for (const id of ids) {
+        const task = found.get(id);
+        if (task) tasks.push(task);
+      }
       start = res.LastEvaluatedKey;
     } while (start && tasks.length < query.limit);
     return { tasks, nextCursor: encodeCursor(start) };

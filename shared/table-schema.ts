@@ -1,0 +1,100 @@
+/**
+ * The single table's layout, shared by the CDK stack (infra/constructs/task-table.ts), the local
+ * runtime and the repositories. Pure data: no AWS client is loaded by importing it.
+ *
+ * Every key carries the tenant, so one tenant's IDs never reach another's items.
+ */
+export const SEQ_WIDTH = 12;
+
+export const INDEX_BY_TENANT = "by_tenant";
+export const INDEX_BY_STATUS = "by_status";
+
+export const keys = {
+  task: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}#TASK#${taskId}`, sk: "TASK" }),
+  chunkSk: (seq: number) => `CHUNK#${String(seq).padStart(SEQ_WIDTH, "0")}`,
+  checkpoint: (tenantId: string, taskId: string) => ({
+    pk: `TENANT#${tenantId}#TASK#${taskId}`,
+    sk: "CHECKPOINT",
+  }),
+  counters: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "COUNTERS" }),
+  idempotency: (tenantId: string, keyHash: string) => ({
+    pk: `TENANT#${tenantId}#IDEMPOTENCY#${keyHash}`,
+    sk: "IDEMPOTENCY",
+  }),
+  /** GSI `by_tenant`: all of a tenant's tasks, newest first. */
+  byTenant: (tenantId: string) => `TENANT#${tenantId}`,
+  /** GSI `by_status`: a tenant's tasks in one status, newest first (no scan, no filter). */
+  byStatus: (tenantId: string, status: string) => `TENANT#${tenantId}#STATUS#${status}`,
+  listSk: (createdAt: string, taskId: string) => `${createdAt}#${taskId}`,
+};
+
+/**
+ * The table's shape. Both indexes project the keys and `agent` (which never changes, and which a
+ * list filters on): a list query reads keys from an index and the tasks from the table, so the
+ * frequent progress writes of a running task never write to an index (DynamoDB writes an index
+ * entry only when an attribute it projects changes).
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  ttlAttribute: "expires_at",
+  indexes: [
+    {
+      name: INDEX_BY_TENANT,
+      partitionKey: "gsi1pk",
+      sortKey: "gsi1sk",
+      projection: "INCLUDE",
+      include: ["agent"],
+    },
+    {
+      name: INDEX_BY_STATUS,
+      partitionKey: "gsi2pk",
+      sortKey: "gsi2sk",
+      projection: "INCLUDE",
+      include: ["agent"],
+    },
+  ],
+} as const;
+
+interface KeySchemaElement {
+  AttributeName: string;
+  KeyType: "HASH" | "RANGE";
+}
+
+/** The fields of DynamoDB's CreateTable input this table uses (for the local runtime and tests). */
+export interface CreateTableInput {
+  TableName: string;
+  BillingMode: "PAY_PER_REQUEST";
+  AttributeDefinitions: { AttributeName: string; AttributeType: "S" }[];
+  KeySchema: KeySchemaElement[];
+  GlobalSecondaryIndexes: {
+    IndexName: string;
+    KeySchema: KeySchemaElement[];
+    Projection: { ProjectionType: "INCLUDE"; NonKeyAttributes: string[] };
+  }[];
+}
+
+export function createTableInput(tableName: string): CreateTableInput {
+  const attrs = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
+  for (const i of TABLE_SCHEMA.indexes) {
+    attrs.add(i.partitionKey);
+    attrs.add(i.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [...attrs].map((name) => ({ AttributeName: name, AttributeType: "S" })),
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: "HASH" },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: TABLE_SCHEMA.indexes.map((i) => ({
+      IndexName: i.name,
+      KeySchema: [
+        { AttributeName: i.partitionKey, KeyType: "HASH" },
+        { AttributeName: i.sortKey, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: i.projection, NonKeyAttributes: [...i.include] },
+    })),
+  };
+}
