@@ -31,14 +31,46 @@ describe("task lifecycle", () => {
 });
 
 describe("UTF-8 safe cutting", () => {
-  it("splits, heads and tails text by bytes without breaking a character", () => {
-    const text = "héllo wörld 🙂".repeat(50);
-    const pieces = splitUtf8(text, 7);
-    expect(pieces.join("")).toBe(text);
-    for (const p of pieces) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(7);
-    expect(Buffer.byteLength(headUtf8(text, 10))).toBeLessThanOrEqual(10);
-    expect(text.startsWith(headUtf8(text, 10))).toBe(true);
-    expect(text.endsWith(tailUtf8(text, 10))).toBe(true);
+  // 18 bytes a repeat: h é(2) l l o ␠ w ö(2) r l d ␠ 🙂(4)
+  const text = "héllo wörld 🙂".repeat(50);
+  const bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+  it("head and tail: the exact text, cut before a character that would cross the bound", () => {
+    expect(headUtf8(text, 10)).toBe("héllo wö");
+    expect(headUtf8(text, 9)).toBe("héllo w");
+    expect(tailUtf8(text, 10)).toBe("örld 🙂");
+    expect(tailUtf8(text, 9)).toBe("rld 🙂");
+    expect(tailUtf8(text, 3)).toBe("");
+    expect(headUtf8("abc", 10)).toBe("abc");
     expect(tailUtf8("abc", 10)).toBe("abc");
+  });
+
+  it("head is a prefix and tail a suffix, as long as the bound allows, whole characters only", () => {
+    for (let max = 4; max <= 60; max++) {
+      const head = headUtf8(text, max);
+      const tail = tailUtf8(text, max);
+      for (const cut of [head, tail]) {
+        expect(bytes(cut)).toBeLessThanOrEqual(max);
+        expect(bytes(cut)).toBeGreaterThan(max - 4);
+        expect(cut).not.toContain("\uFFFD");
+      }
+      expect(text.startsWith(head)).toBe(true);
+      expect(text.endsWith(tail)).toBe(true);
+    }
+  });
+
+  it("split: the pieces put together are the input; each is whole characters, full up to the bound", () => {
+    for (const max of [4, 7, 10, 33]) {
+      const pieces = splitUtf8(text, max);
+      expect(pieces.join("")).toBe(text);
+      expect(pieces.length).toBeGreaterThanOrEqual(Math.ceil(bytes(text) / max));
+      for (const [i, p] of pieces.entries()) {
+        expect(p).not.toContain("\uFFFD");
+        expect(bytes(p)).toBeLessThanOrEqual(max);
+        if (i < pieces.length - 1) expect(bytes(p)).toBeGreaterThan(max - 4);
+        else expect(bytes(p)).toBeGreaterThan(0);
+      }
+    }
+    expect(splitUtf8("short")).toEqual(["short"]);
   });
 });
