@@ -2033,17 +2033,28 @@ describe("regressions: bugs the fuzzing found, as exact reproducers (fixed)", ()
     }
   });
 
-  it("a task whose record would not fit in DynamoDB (expected_output of 600 KB) is no 500", async () => {
+  it("a task whose record would not fit in DynamoDB (expected_output of 600 KB) is 413 task_too_large", async () => {
+    // max_task_bytes counts the task text with its expected_output (the goal the agent is given)
     const body = JSON.stringify({ agent: "worker", task: "x", expected_output: "y".repeat(600_000) });
-    expectNot5xxJson(await send("POST /v1/tasks", "POST", "/v1/tasks", tenantHeaders(), body));
+    expect4xx(await send("POST /v1/tasks", "POST", "/v1/tasks", tenantHeaders(), body), {
+      status: 413,
+      code: "task_too_large",
+    });
   });
 
-  it("secrets that together exceed what one item holds (12 x 60 KB) are no 500", async () => {
+  it("secrets that together exceed what one item holds (12 x 60 KB) are 400 invalid_request", async () => {
+    // each value is under its own 64 KiB limit and the body under 1 MiB: the total is what is wrong
     const secrets = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`S${i}`, "v".repeat(60_000)]));
     const path = `/v1/admin/tenants/${TARGET_TENANT}/secrets`;
-    expectNot5xxJson(
-      await send("PUT /v1/admin/tenants/{id}/secrets", "PUT", path, adminHeaders(), JSON.stringify(secrets)),
+    const r = await send(
+      "PUT /v1/admin/tenants/{id}/secrets",
+      "PUT",
+      path,
+      adminHeaders(),
+      JSON.stringify(secrets),
     );
+    expect4xx(r, { status: 400, code: "invalid_request" });
+    expect((r.body as { error: { message: string } }).error.message).toContain("in total");
   });
 
   it("GET and DELETE /mcp answer 405 with an Allow header", async () => {
