@@ -11,7 +11,7 @@ import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-ext
 import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 
-/** Logger, metrics and tracer: once per cold start. */
+/** Logger and metrics: once per cold start. */
 const powertools = createPowertools("bga-api");
 
 import { ServiceKeys } from "../../shared/security/service-secret.js";
@@ -72,8 +72,6 @@ async function buildApp() {
   // The generated value is 64 letters and digits; ServiceKeys refuses fewer than 32 bytes.
   const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
 
-  // Both clients call AWS with `fetch`: the tracer (captureHTTPsRequests, on by default) traces
-  // each request as a subsegment named after the host (undici diagnostics channels).
   const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);

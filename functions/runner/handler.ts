@@ -9,7 +9,7 @@ import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-ext
 import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 
-/** Logger, metrics and tracer: once per cold start. */
+/** Logger and metrics: once per cold start. */
 const powertools = createPowertools("bga-runner");
 
 import { ServiceKeys } from "../../shared/security/service-secret.js";
@@ -66,8 +66,6 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   }
   const cloud = parsed.data;
   const log = powertools.log;
-  // The clients call AWS with `fetch`: the tracer (captureHTTPsRequests, on by default) traces
-  // each request as a subsegment named after the host (undici diagnostics channels).
   const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
   const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
   // The session token and the extension's port, from the environment Lambda and the layer set.

@@ -129,7 +129,9 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     timeout: props.timeout ?? Duration.seconds(30),
     role,
     logGroup,
-    // X-Ray: Lambda's own segments, plus what Powertools' tracer captures.
+    // X-Ray through Lambda's active tracing: the invocation's own segments (init, invocation,
+    // overhead), linked to the state machine's trace. No X-Ray SDK in the bundle, so calls to AWS
+    // and the model providers are not subsegments of their own.
     tracing: Tracing.ACTIVE,
     // Stack traces of the minified bundle point into the TypeScript sources.
     environment: {

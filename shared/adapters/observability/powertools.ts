@@ -1,19 +1,18 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import type { StructuredLogger } from "../../logger.js";
 import type { MetricsSink } from "../../ports.js";
 
 export const METRICS_NAMESPACE = "BackgroundAgents";
 
 /**
- * Powertools for AWS Lambda in one place: a JSON logger, CloudWatch metrics in EMF, and an
- * X-Ray tracer (active only inside Lambda with tracing on). Made once per cold start.
+ * Powertools for AWS Lambda in one place: a JSON logger and CloudWatch metrics in EMF. Made once
+ * per cold start. No tracer: traces come from Lambda's and Step Functions' own active tracing
+ * (infra/constructs/node-function.ts, task-state-machine.ts), without the X-Ray SDK in the bundle.
  */
 export function createPowertools(serviceName: string) {
   const logger = new Logger({ serviceName });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
-  const tracer = new Tracer({ serviceName });
   const sink: MetricsSink = {
     count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
     bytes: (name, value) => metrics.addMetric(name, MetricUnit.Bytes, value),
@@ -29,7 +28,6 @@ export function createPowertools(serviceName: string) {
     logger,
     log,
     metrics,
-    tracer,
     sink,
     /** Writes the metrics of this invocation (call once per invocation). */
     flush: () => metrics.publishStoredMetrics(),
