@@ -9,6 +9,8 @@ export interface TenantDirectoryOptions {
   /** How long a tenant (config, limits, secrets) and a key lookup are cached. */
   cacheMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** The clock the cache ages by, in milliseconds since the epoch; default `Date.now` (tests inject one). */
+  now?: () => number;
 }
 
 /** Secret of a tenant as encrypted for storage: JSON of NAME → value, bound to the tenant ID. */
@@ -21,6 +23,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
   private readonly tenants = new Map<string, { at: number; tenant: Promise<Tenant | null> }>();
   private readonly keys = new Map<string, { at: number; key: Promise<AuthenticatedKeyRef | null> }>();
   private readonly cacheMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: DynamoTenantStore,
@@ -28,6 +31,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
     private readonly options: TenantDirectoryOptions = {},
   ) {
     this.cacheMs = options.cacheMs ?? 5000;
+    this.now = options.now ?? Date.now;
   }
 
   /** Forget what is cached about a tenant (after an admin change on this instance). */
@@ -39,7 +43,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
 
   async authenticate(apiKey: string): Promise<AuthenticatedKey | null> {
     const hash = this.serviceKeys.hashApiKey(apiKey);
-    const now = Date.now();
+    const now = this.now();
     let entry = this.keys.get(hash);
     if (!entry || now - entry.at > this.cacheMs) {
       entry = { at: now, key: this.lookupKey(hash) };
@@ -59,7 +63,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
   }
 
   async get(tenantId: string): Promise<Tenant | null> {
-    const now = Date.now();
+    const now = this.now();
     let entry = this.tenants.get(tenantId);
     if (!entry || now - entry.at > this.cacheMs) {
       entry = { at: now, tenant: this.load(tenantId) };
