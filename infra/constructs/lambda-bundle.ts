@@ -6,7 +6,7 @@ import type { BuildOptions, Metafile } from "esbuild";
  * How every Lambda of the project is bundled, in one place for node-function.ts (which runs it
  * at synth time) and bench/bundle.ts (which measures what it produces). No aws-cdk-lib here.
  *
- * esbuild, run locally (never Docker): minified ESM for Node.js 22 with source maps, the pinned
+ * esbuild, run locally (never Docker): minified ESM for Node.js 24 with source maps, the pinned
  * dependencies of package-lock.json bundled (the AWS SDK too, not the runtime's copy), and
  * **code splitting**: what a handler imports with `import()` becomes its own chunk, read from
  * disk only when first needed (the MCP SDK loads on the first MCP request, never for REST).
@@ -39,7 +39,7 @@ export function lambdaBuildOptions(
     splitting: true,
     format: "esm",
     platform: "node",
-    target: "node22",
+    target: "node24",
     minify: true,
     sourcemap: options.sourcemap ?? true,
     sourcesContent: false,

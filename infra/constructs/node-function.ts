@@ -68,7 +68,7 @@ function bundledCode(entry: string, files: [string, string][]): Code {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       // Never pulled: local bundling below always bundles or throws (no Docker on these machines).
-      image: DockerImage.fromRegistry("public.ecr.aws/sam/build-nodejs22.x"),
+      image: DockerImage.fromRegistry("public.ecr.aws/sam/build-nodejs24.x"),
       // Part of CDK's cache key of the asset (the `local` function is not): one bundle per entry.
       environment: { BGA_BUNDLE_ENTRY: entry },
       local: {
@@ -83,9 +83,10 @@ function bundledCode(entry: string, files: [string, string][]): Code {
 }
 
 /**
- * One Lambda function the way this project runs them: Node.js 22 on ARM64, bundled by the
- * local esbuild (never Docker) as minified, code-split ESM with source maps, its own log group
- * with a retention, and its own role that may write only to that log group (no managed policies).
+ * One Lambda function the way this project runs them: Node.js 24 (nodejs24.x) on ARM64, bundled
+ * by the local esbuild (never Docker) as minified, code-split ESM with source maps, its own log
+ * group with a retention, and its own role that may write only to that log group (no managed
+ * policies).
  */
 export function createNodeFunction(scope: Construct, id: string, props: NodeFunctionProps): LambdaFunction {
   const where = `${scope.node.path}/${id}`;
@@ -123,7 +124,7 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     code: bundledCode(props.entry, files),
     handler: `${LAMBDA_ENTRY_FILE.replace(/\.mjs$/, "")}.handler`,
     description: props.description,
-    runtime: Runtime.NODEJS_22_X,
+    runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
     memorySize: props.memorySize ?? 512,
     timeout: props.timeout ?? Duration.seconds(30),
@@ -146,7 +147,7 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     Validations.of(fn).acknowledge({
       id,
       reason:
-        "Node.js 22 is the runtime the project targets and tests on; a newer one is a deliberate upgrade",
+        "Node.js 24 is the runtime the project targets; a newer one (once aws-cdk-lib knows it) is a deliberate upgrade, not a failed synth",
     });
   }
   if (!props.deadLetterQueue) {
