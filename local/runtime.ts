@@ -6,7 +6,7 @@ import {
   type RunnerDeps,
   type RunnerSettings,
 } from "../functions/runner/run-agent-step.js";
-import { createDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../shared/adapters/dynamo/tenant-directory.js";
@@ -68,7 +68,7 @@ export interface LocalRuntimeOptions {
  */
 export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const log = options.log ?? createLogger("info");
-  const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: options.dynamodbEndpoint });
+  const doc = createLocalDynamoDocumentClient(options.dynamodbEndpoint);
   await ensureTable(doc, options.tableName);
   const serviceKeys = new ServiceKeys(options.serviceSecret ?? ServiceKeys.generateSecret());
   const tenantStore = new DynamoTenantStore(doc, options.tableName);

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
@@ -33,7 +33,7 @@ let fake: FakeOpenAI;
 
 beforeAll(async () => {
   const endpoint = inject("dynamodbEndpoint");
-  await ensureTable(createDynamoDocumentClient({ region: "us-east-1", endpoint }), tableName);
+  await ensureTable(createLocalDynamoDocumentClient(endpoint), tableName);
   fake = await new FakeOpenAI().start();
   extension = createServer((req, res) => {
     const id = new URL(req.url ?? "", "http://localhost").searchParams.get("secretId");
@@ -56,6 +56,9 @@ beforeAll(async () => {
     BGA_DEFAULT_LIMITS: JSON.stringify({ max_running_tasks: 7, retention_days: 14 }),
     BGA_ALLOW_PRIVATE_NETWORK: "true", // the fake model is on loopback
     BGA_LOG_LEVEL: "silent",
+    // What Lambda sets from the function's role (the SDK's default chain reads them first).
+    AWS_ACCESS_KEY_ID: "ASIAEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "secret",
     AWS_SESSION_TOKEN: "session-token",
     PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((extension.address() as AddressInfo).port),
     // Must never reach a tenant's model call: tenants' keys come from their own secrets.
@@ -153,7 +156,7 @@ describe("the cloud handlers", () => {
   });
 
   it("run a step with the tenant's own provider key, never the function's environment", async () => {
-    const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+    const doc = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
     const keys = new ServiceKeys(Buffer.from(SERVICE_SECRET, "utf8"));
     const tenant = await new DynamoTenantDirectory(new DynamoTenantStore(doc, tableName), keys).get("acme");
     if (!tenant) throw new Error("tenant acme was not created");

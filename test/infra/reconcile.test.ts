@@ -5,7 +5,7 @@ import {
   type ReconcileOutcome,
   reconcileExecution,
 } from "../../functions/reconciler/reconcile.js";
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { newTaskId, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
@@ -16,7 +16,7 @@ const STATE_MACHINE_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:Ta
 
 const TABLE = `reconcile-${randomUUID()}`;
 
-const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const doc = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
 const repo = new DynamoTaskRepository(doc, { tableName: TABLE, retentionDays: 30, maxTaskSeconds: 3600 });
 const deps = { repo, log: createLogger("silent") };
 

@@ -1,6 +1,7 @@
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
@@ -14,7 +15,7 @@ import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 // the API and the runner read (no YAML parser on their hot path). Tenants stored before the JSON
 // form existed still load, from their YAML.
 
-const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const doc = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
 const tableName = `bga-stored-config-${randomUUID()}`;
 const store = new DynamoTenantStore(doc, tableName);
 const keys = new ServiceKeys(ServiceKeys.generateSecret());
@@ -60,7 +61,7 @@ describe("stored agent configs", () => {
 
   it("still loads a tenant stored before the JSON form existed, from its YAML", async () => {
     const at = new Date().toISOString();
-    await doc.put({
+    await doc.send(new PutCommand({
       TableName: tableName,
       Item: {
         pk: "TENANTS",
@@ -71,19 +72,19 @@ describe("stored agent configs", () => {
         created_at: at,
         updated_at: at,
       },
-    });
+    }));
     const tenant = await directory.get("legacy");
     expect(Object.keys(tenant?.config.agents ?? {})).toEqual(["root", "worker"]);
     expect((await admin.get("legacy")).agents).toEqual(["root", "worker"]);
   });
 
   it("checks the JSON form when it reads it: a damaged one gives a tenant with no agents, not a crash", async () => {
-    await doc.update({
+    await doc.send(new UpdateCommand({
       TableName: tableName,
       Key: { pk: "TENANTS", sk: "TENANT#json" },
       UpdateExpression: "SET config_json = :j",
       ExpressionAttributeValues: { ":j": JSON.stringify({ agents: { root: { name: "root" } } }) },
-    });
+    }));
     const tenant = await directory.get("json");
     expect(tenant?.config.agents).toEqual({});
   });

@@ -1,13 +1,15 @@
+import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { ConcurrencyLimitError } from "../../shared/domain/errors.js";
 import { emptyUsage, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
 import { keys } from "../../shared/table-schema.js";
 
-const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const doc = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
 const tableName = `bga-repo-${randomUUID()}`;
 const repo = new DynamoTaskRepository(doc, {
   tableName,
@@ -151,17 +153,15 @@ describe("DynamoDB task repository (DynamoDB Local)", () => {
       finish: { status: "completed", result: "x" },
     });
     const now = Math.floor(Date.now() / 1000);
-    const item = await doc.get({ TableName: tableName, Key: keys.task("ttl", t.id) });
+    const item = await doc.send(new GetCommand({ TableName: tableName, Key: keys.task("ttl", t.id) }));
     expect(item.Item?.expires_at).toBeGreaterThanOrEqual(now + 2 * 86_400 - 5);
     expect(item.Item?.expires_at).toBeLessThanOrEqual(now + 2 * 86_400 + 5);
-    const chunk = await doc.get({
+    const chunk = await doc.send(new GetCommand({
       TableName: tableName,
       Key: { pk: keys.task("ttl", t.id).pk, sk: keys.chunkSk(1) },
-    });
+    }));
     expect(chunk.Item?.expires_at).toBe(chunkExpiresAt);
-    const ttl = await doc.call<{ TimeToLiveDescription?: unknown }>("DescribeTimeToLive", {
-      TableName: tableName,
-    });
+    const ttl = await doc.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
       AttributeName: "expires_at",
       TimeToLiveStatus: "ENABLED",

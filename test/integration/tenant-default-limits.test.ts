@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
+import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { ServiceKeys } from "../../shared/security/service-secret.js";
@@ -10,7 +10,7 @@ import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 // The deployment's default limits (the stack's `defaultLimits` setting, BGA_DEFAULT_LIMITS in
 // the API Lambda) as the base of every new tenant's limits, stored in DynamoDB Local.
 
-const doc = createDynamoDocumentClient({ region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const doc = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
 const tableName = `bga-default-limits-${randomUUID()}`;
 const store = new DynamoTenantStore(doc, tableName);
 const keys = new ServiceKeys(ServiceKeys.generateSecret());

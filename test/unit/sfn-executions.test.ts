@@ -1,5 +1,5 @@
+import { SFNServiceException, StateMachineDoesNotExist } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AwsServiceError } from "../../shared/adapters/aws/aws-json-client.js";
 import {
   createStepFunctionsClient,
   executionArn,
@@ -7,7 +7,8 @@ import {
 } from "../../shared/adapters/sfn/sfn-executions.js";
 import { awsError, FakeAwsJsonEndpoint } from "../support/fake-aws-json.js";
 
-// Step Functions cannot run here: a fake endpoint records the exact requests the adapter sends.
+// Step Functions cannot run here: the official SDK client talks to a fake endpoint that records
+// the exact requests it sends.
 const SM = "arn:aws:states:eu-west-1:123456789012:stateMachine:bga-tasks";
 const endpoint = new FakeAwsJsonEndpoint({ status: 200, body: {} });
 let executions: SfnExecutions;
@@ -18,8 +19,6 @@ beforeAll(async () => {
     region: "eu-west-1",
     endpoint: endpoint.url,
     credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
-    maxAttempts: 5,
-    sleep: async () => {},
   });
   executions = new SfnExecutions(sfn, SM);
 });
@@ -81,8 +80,8 @@ describe("Step Functions executions", () => {
   it("other errors reach the caller, after retries where they are worth it", async () => {
     endpoint.enqueue(awsError(400, "StateMachineDoesNotExist", "State Machine Does Not Exist"));
     const refused = await executions.start({ tenantId: "acme", taskId: "t1" }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(AwsServiceError);
-    expect(refused).toMatchObject({ name: "StateMachineDoesNotExist", statusCode: 400 });
+    expect(refused).toBeInstanceOf(StateMachineDoesNotExist);
+    expect(refused).toMatchObject({ name: "StateMachineDoesNotExist", $metadata: { httpStatusCode: 400 } });
     expect(endpoint.requests).toHaveLength(1);
 
     endpoint.reset();
@@ -98,7 +97,11 @@ describe("Step Functions executions", () => {
     endpoint.enqueue(
       awsError(400, "AccessDeniedException", "not authorized to perform states:StopExecution"),
     );
-    await expect(executions.stop({ tenantId: "acme", taskId: "t3", cause: "why" })).rejects.toMatchObject({
+    const denied = await executions
+      .stop({ tenantId: "acme", taskId: "t3", cause: "why" })
+      .catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(SFNServiceException);
+    expect(denied).toMatchObject({
       name: "AccessDeniedException",
       message: "not authorized to perform states:StopExecution",
     });

@@ -1,4 +1,15 @@
 import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { byteLength, type Chunk, ChunkSchema, splitUtf8 } from "../../domain/chunk.js";
 import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
@@ -19,15 +30,11 @@ import type {
 } from "../../ports.js";
 import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "../../table-schema.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
-import {
-  type BatchGetOutput,
-  conditionFailedAt,
-  type DynamoDocumentClient,
-  type Item,
-  isConditionalCheckFailed,
-  type QueryInput,
-  type TransactWriteItem,
-} from "./client.js";
+import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
+
+/** An item as plain JS values (lib-dynamodb marshalls it). */
+type Item = Record<string, unknown>;
+type TransactWriteItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
 /** Thrown by create() when the Idempotency-Key was taken by a concurrent request. */
 export class IdempotencyKeyTakenError extends Error {
@@ -84,7 +91,7 @@ export class DynamoTaskRepository implements TaskRepository {
   private readonly now: () => Date;
   private readonly options: Required<Omit<TaskRepositoryOptions, "now">>;
   constructor(
-    private readonly db: DynamoDocumentClient,
+    private readonly db: DynamoDBDocumentClient,
     options: TaskRepositoryOptions,
   ) {
     this.now = options.now ?? (() => new Date());
@@ -146,7 +153,7 @@ export class DynamoTaskRepository implements TaskRepository {
       });
     }
     try {
-      await this.db.transactWrite({ TransactItems: items });
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
       if (idempotency && conditionFailedAt(err, 2)) throw new IdempotencyKeyTakenError();
@@ -159,11 +166,13 @@ export class DynamoTaskRepository implements TaskRepository {
     tenantId: string,
     key: string,
   ): Promise<{ task: TaskRecord; bodyHash: string } | null> {
-    const res = await this.db.get({
-      TableName: this.table,
-      Key: keys.idempotency(tenantId, key),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.idempotency(tenantId, key),
+        ConsistentRead: true,
+      }),
+    );
     const item = res.Item;
     if (!item || (typeof item.expires_at === "number" && item.expires_at * 1000 < this.now().getTime())) {
       return null;
@@ -173,13 +182,15 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async get(tenantId: string, taskId: string, consistent = false): Promise<TaskRecord | null> {
-    const res = await this.db.get({
-      TableName: this.table,
-      Key: keys.task(tenantId, taskId),
-      ConsistentRead: consistent,
-      ProjectionExpression: TASK_ATTRS.map((_, i) => `#a${i}`).join(","),
-      ExpressionAttributeNames: Object.fromEntries(TASK_ATTRS.map((a, i) => [`#a${i}`, a])),
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.task(tenantId, taskId),
+        ConsistentRead: consistent,
+        ProjectionExpression: TASK_ATTRS.map((_, i) => `#a${i}`).join(","),
+        ExpressionAttributeNames: Object.fromEntries(TASK_ATTRS.map((a, i) => [`#a${i}`, a])),
+      }),
+    );
     return res.Item ? toRecord(res.Item) : null;
   }
 
@@ -194,7 +205,7 @@ export class DynamoTaskRepository implements TaskRepository {
         },
       };
       while (request && Object.keys(request).length > 0) {
-        const res: BatchGetOutput = await this.db.batchGet({ RequestItems: request });
+        const res: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: request }));
         for (const item of res.Responses?.[this.table] ?? []) {
           const record = toRecord(item);
           out.set(record.id, record);
@@ -234,7 +245,7 @@ export class DynamoTaskRepository implements TaskRepository {
     tenantId: string,
     query: ListQuery,
   ): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
-    const input: QueryInput = query.status
+    const input: QueryCommandInput = query.status
       ? {
           TableName: this.table,
           IndexName: INDEX_BY_STATUS,
@@ -258,12 +269,14 @@ export class DynamoTaskRepository implements TaskRepository {
     // The indexes hold keys and the agent only: read a page of keys, then the tasks themselves.
     // With an agent filter a page can come back short; keep reading until it is full or done.
     do {
-      const res = await this.db.query({
-        ...input,
-        Limit: query.limit - tasks.length,
-        ExclusiveStartKey: start,
-      });
-      const ids = (res.Items ?? []).map((item) => taskIdOfKey(tenantId, item.pk));
+      const res = await this.db.send(
+        new QueryCommand({
+          ...input,
+          Limit: query.limit - tasks.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const ids = (res.Items ?? []).map((item: Item) => taskIdOfKey(tenantId, item.pk));
       const found = await this.getMany(tenantId, ids);
       for (const id of ids) {
         const task = found.get(id);
@@ -280,11 +293,13 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async runningCount(tenantId: string): Promise<number> {
-    const res = await this.db.get({
-      TableName: this.table,
-      Key: keys.counters(tenantId),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.counters(tenantId),
+        ConsistentRead: true,
+      }),
+    );
     return typeof res.Item?.running === "number" ? res.Item.running : 0;
   }
 
@@ -366,11 +381,13 @@ export class DynamoTaskRepository implements TaskRepository {
     };
     try {
       if (isFinished(to)) {
-        await this.db.transactWrite({
-          TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
-        });
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
+          }),
+        );
       } else {
-        await this.db.update(update);
+        await this.db.send(new UpdateCommand(update));
       }
     } catch (err) {
       const failedCondition = isConditionalCheckFailed(err) || conditionFailedAt(err, 0);
@@ -467,7 +484,7 @@ export class DynamoTaskRepository implements TaskRepository {
     }
     if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
     try {
-      await this.db.transactWrite({ TransactItems: all });
+      await this.db.send(new TransactWriteCommand({ TransactItems: all }));
     } catch (err) {
       if (!conditionFailedAt(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);
@@ -480,21 +497,25 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async addChild(tenantId: string, parentId: string, childId: string): Promise<void> {
-    await this.db.update({
-      TableName: this.table,
-      Key: keys.task(tenantId, parentId),
-      UpdateExpression: "SET children = list_append(if_not_exists(children, :empty), :child)",
-      ConditionExpression: "attribute_exists(pk)",
-      ExpressionAttributeValues: { ":empty": [], ":child": [childId] },
-    });
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.task(tenantId, parentId),
+        UpdateExpression: "SET children = list_append(if_not_exists(children, :empty), :child)",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":empty": [], ":child": [childId] },
+      }),
+    );
   }
 
   async getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null> {
-    const res = await this.db.get({
-      TableName: this.table,
-      Key: keys.checkpoint(tenantId, taskId),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.checkpoint(tenantId, taskId),
+        ConsistentRead: true,
+      }),
+    );
     if (!res.Item) return null;
     const item = CheckpointItemSchema.parse(res.Item);
     return {
@@ -505,20 +526,22 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async chunksAfter(tenantId: string, taskId: string, after: number, limit: number): Promise<Chunk[]> {
-    const res = await this.db.query({
-      TableName: this.table,
-      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-      ExpressionAttributeValues: {
-        ":pk": keys.task(tenantId, taskId).pk,
-        ":from": keys.chunkSk(after + 1),
-        ":to": "CHUNK#~",
-      },
-      ProjectionExpression: "seq, kind, #text, #at",
-      ExpressionAttributeNames: { "#text": "text", "#at": "at" },
-      Limit: limit,
-      ConsistentRead: true,
-    });
-    return (res.Items ?? []).map((i) => ChunkSchema.parse(i));
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: {
+          ":pk": keys.task(tenantId, taskId).pk,
+          ":from": keys.chunkSk(after + 1),
+          ":to": "CHUNK#~",
+        },
+        ProjectionExpression: "seq, kind, #text, #at",
+        ExpressionAttributeNames: { "#text": "text", "#at": "at" },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (res.Items ?? []).map((i: Item) => ChunkSchema.parse(i));
   }
 
   async latestChunks(tenantId: string, taskId: string, bytes: number): Promise<Chunk[]> {
@@ -526,21 +549,23 @@ export class DynamoTaskRepository implements TaskRepository {
     let total = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.db.query({
-        TableName: this.table,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: {
-          ":pk": keys.task(tenantId, taskId).pk,
-          ":from": "CHUNK#",
-          ":to": "CHUNK#~",
-        },
-        ProjectionExpression: "seq, kind, #text, #at",
-        ExpressionAttributeNames: { "#text": "text", "#at": "at" },
-        ScanIndexForward: false,
-        Limit: 50,
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      });
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: {
+            ":pk": keys.task(tenantId, taskId).pk,
+            ":from": "CHUNK#",
+            ":to": "CHUNK#~",
+          },
+          ProjectionExpression: "seq, kind, #text, #at",
+          ExpressionAttributeNames: { "#text": "text", "#at": "at" },
+          ScanIndexForward: false,
+          Limit: 50,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const item of res.Items ?? []) {
         const chunk = ChunkSchema.parse(item);
         out.push(chunk);

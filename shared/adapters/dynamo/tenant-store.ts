@@ -1,7 +1,15 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../domain/errors.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
-import { conditionFailedAt, type DynamoDocumentClient, isConditionalCheckFailed } from "./client.js";
+import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
 
 /** What is stored for a tenant (its secrets live in their own, encrypted item). */
 export const TenantRecordSchema = z.object({
@@ -37,7 +45,7 @@ const SecretsItemSchema = z.object({ blob: z.instanceof(Uint8Array), names: z.ar
 /** Tenants, their keys and their encrypted secrets, in the service's one table. */
 export class DynamoTenantStore {
   constructor(
-    private readonly db: DynamoDocumentClient,
+    private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -59,18 +67,20 @@ export class DynamoTenantStore {
       updated_at: at,
     };
     try {
-      await this.db.transactWrite({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: { ...tenantKeys.profile(input.id), ...record },
-              ConditionExpression: "attribute_not_exists(pk)",
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...tenantKeys.profile(input.id), ...record },
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
             },
-          },
-          ...this.keyPuts(input.key),
-        ],
-      });
+            ...this.keyPuts(input.key),
+          ],
+        }),
+      );
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new TenantExistsError(input.id);
       throw err;
@@ -81,29 +91,33 @@ export class DynamoTenantStore {
   /** Creates the tenant, or replaces its config (used for the local default tenant at each start). */
   async upsert(id: string, config: string, configJson: string): Promise<TenantRecord> {
     const at = this.now().toISOString();
-    const res = await this.db.update({
-      TableName: this.tableName,
-      Key: tenantKeys.profile(id),
-      UpdateExpression:
-        "SET id = :id, config = :config, config_json = :json, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
-      ExpressionAttributeValues: {
-        ":id": id,
-        ":config": config,
-        ":json": configJson,
-        ":at": at,
-        ":limits": LimitsSchema.parse({}),
-      },
-      ReturnValues: "ALL_NEW",
-    });
+    const res = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: tenantKeys.profile(id),
+        UpdateExpression:
+          "SET id = :id, config = :config, config_json = :json, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
+        ExpressionAttributeValues: {
+          ":id": id,
+          ":config": config,
+          ":json": configJson,
+          ":at": at,
+          ":limits": LimitsSchema.parse({}),
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
     return TenantRecordSchema.parse(res.Attributes);
   }
 
   async get(id: string): Promise<TenantRecord | null> {
-    const res = await this.db.get({
-      TableName: this.tableName,
-      Key: tenantKeys.profile(id),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: tenantKeys.profile(id),
+        ConsistentRead: true,
+      }),
+    );
     return res.Item ? TenantRecordSchema.parse(res.Item) : null;
   }
 
@@ -111,12 +125,14 @@ export class DynamoTenantStore {
     const out: TenantRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.db.query({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": "TENANTS", ":prefix": "TENANT#" },
-        ExclusiveStartKey: start,
-      });
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": "TENANTS", ":prefix": "TENANT#" },
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const item of res.Items ?? []) out.push(TenantRecordSchema.parse(item));
       start = res.LastEvaluatedKey;
     } while (start);
@@ -129,14 +145,16 @@ export class DynamoTenantStore {
     values: Record<string, unknown>,
   ): Promise<TenantRecord> {
     try {
-      const res = await this.db.update({
-        TableName: this.tableName,
-        Key: tenantKeys.profile(id),
-        UpdateExpression: `SET ${set}, updated_at = :at`,
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ...values, ":at": this.now().toISOString() },
-        ReturnValues: "ALL_NEW",
-      });
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: tenantKeys.profile(id),
+          UpdateExpression: `SET ${set}, updated_at = :at`,
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ...values, ":at": this.now().toISOString() },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
       return TenantRecordSchema.parse(res.Attributes);
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new TenantNotFoundError(id);
@@ -158,18 +176,22 @@ export class DynamoTenantStore {
   /** Replaces the tenant's secrets with an encrypted blob; only the names are readable. */
   async putSecrets(id: string, blob: Buffer, names: string[]): Promise<void> {
     if (!(await this.get(id))) throw new TenantNotFoundError(id);
-    await this.db.put({
-      TableName: this.tableName,
-      Item: { ...tenantKeys.secrets(id), blob, names, updated_at: this.now().toISOString() },
-    });
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...tenantKeys.secrets(id), blob, names, updated_at: this.now().toISOString() },
+      }),
+    );
   }
 
   async getSecrets(id: string): Promise<{ blob: Uint8Array; names: string[] } | null> {
-    const res = await this.db.get({
-      TableName: this.tableName,
-      Key: tenantKeys.secrets(id),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: tenantKeys.secrets(id),
+        ConsistentRead: true,
+      }),
+    );
     return res.Item ? SecretsItemSchema.parse(res.Item) : null;
   }
 
@@ -194,7 +216,7 @@ export class DynamoTenantStore {
 
   async addKey(key: ApiKeyRecord): Promise<void> {
     if (!(await this.get(key.tenant_id))) throw new TenantNotFoundError(key.tenant_id);
-    await this.db.transactWrite({ TransactItems: this.keyPuts(key) });
+    await this.db.send(new TransactWriteCommand({ TransactItems: this.keyPuts(key) }));
   }
 
   /** Registers a key unless that exact key is already registered (the local default key at start). */
@@ -205,37 +227,45 @@ export class DynamoTenantStore {
   }
 
   async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
-    const res = await this.db.query({
-      TableName: this.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": `TENANT#${tenantId}`, ":prefix": "KEY#" },
-      ConsistentRead: true,
-    });
-    return (res.Items ?? []).map((i) => ApiKeyRecordSchema.parse(i));
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": `TENANT#${tenantId}`, ":prefix": "KEY#" },
+        ConsistentRead: true,
+      }),
+    );
+    return (res.Items ?? []).map((i: Record<string, unknown>) => ApiKeyRecordSchema.parse(i));
   }
 
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
-    const res = await this.db.get({
-      TableName: this.tableName,
-      Key: tenantKeys.keyOfTenant(tenantId, keyId),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: tenantKeys.keyOfTenant(tenantId, keyId),
+        ConsistentRead: true,
+      }),
+    );
     if (!res.Item) throw new KeyNotFoundError(keyId);
     const key = ApiKeyRecordSchema.parse(res.Item);
-    await this.db.transactWrite({
-      TransactItems: [
-        { Delete: { TableName: this.tableName, Key: tenantKeys.keyOfTenant(tenantId, keyId) } },
-        { Delete: { TableName: this.tableName, Key: tenantKeys.keyByHash(key.key_hash) } },
-      ],
-    });
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.tableName, Key: tenantKeys.keyOfTenant(tenantId, keyId) } },
+          { Delete: { TableName: this.tableName, Key: tenantKeys.keyByHash(key.key_hash) } },
+        ],
+      }),
+    );
   }
 
   async findKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const res = await this.db.get({
-      TableName: this.tableName,
-      Key: tenantKeys.keyByHash(hash),
-      ConsistentRead: true,
-    });
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: tenantKeys.keyByHash(hash),
+        ConsistentRead: true,
+      }),
+    );
     return res.Item ? ApiKeyRecordSchema.parse(res.Item) : null;
   }
 }

@@ -1,10 +1,12 @@
-import type { Executions } from "../../ports.js";
 import {
-  type AwsCredentials,
-  AwsJsonClient,
-  isAwsServiceError,
-  STEP_FUNCTIONS,
-} from "../aws/aws-json-client.js";
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import type { Executions } from "../../ports.js";
+import type { AwsCredentials } from "../dynamo/client.js";
 
 /** ARN of the execution named `name` of a state machine (execution names are task IDs). */
 export function executionArn(stateMachineArn: string, name: string): string {
@@ -13,56 +15,59 @@ export function executionArn(stateMachineArn: string, name: string): string {
 
 export interface StepFunctionsClientOptions {
   region: string;
-  /** Default `https://states.<region>.amazonaws.com`. */
+  /** Default the region's Step Functions endpoint. */
   endpoint?: string | undefined;
-  /** Default: the Lambda role's, from the environment at each call. */
+  /** Default: the SDK's default credential chain. */
   credentials?: AwsCredentials | undefined;
-  /** Attempts per call (default 5: a start is worth a few more than usual under throttling). */
-  maxAttempts?: number | undefined;
-  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
-/**
- * A Step Functions client (AWS JSON 1.0 over `fetch`). In Lambda the Powertools Tracer traces
- * its requests as `fetch` subsegments (undici diagnostics channels), named after the host.
- */
-export function createStepFunctionsClient(options: StepFunctionsClientOptions): AwsJsonClient {
-  return new AwsJsonClient({ service: STEP_FUNCTIONS, ...options, maxAttempts: options.maxAttempts ?? 5 });
+/** The one Step Functions client of a process: the official SDK v3 client, standard retry mode. */
+export function createStepFunctionsClient(options: StepFunctionsClientOptions): SFNClient {
+  return new SFNClient({
+    region: options.region,
+    retryMode: "standard",
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
 }
 
 /**
  * Step Functions executions: one Standard execution per task, named after the task ID, so a
- * repeated start is harmless. The client retries throttling with backoff (its maxAttempts);
- * what still fails is reported to the caller, which marks the task failed.
+ * repeated start is harmless. The client retries throttling with backoff; what still fails is
+ * reported to the caller, which marks the task failed.
  */
 export class SfnExecutions implements Executions {
   constructor(
-    private readonly sfn: AwsJsonClient,
+    private readonly sfn: SFNClient,
     private readonly stateMachineArn: string,
   ) {}
 
   async start(input: { tenantId: string; taskId: string }): Promise<void> {
     try {
-      await this.sfn.call("StartExecution", {
-        stateMachineArn: this.stateMachineArn,
-        name: input.taskId,
-        input: JSON.stringify({ tenant_id: input.tenantId, task_id: input.taskId }),
-      });
+      await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: input.taskId,
+          input: JSON.stringify({ tenant_id: input.tenantId, task_id: input.taskId }),
+        }),
+      );
     } catch (err) {
-      if (isAwsServiceError(err, "ExecutionAlreadyExists")) return;
+      if (err instanceof ExecutionAlreadyExists) return;
       throw err;
     }
   }
 
   async stop(input: { tenantId: string; taskId: string; cause: string }): Promise<void> {
     try {
-      await this.sfn.call("StopExecution", {
-        executionArn: executionArn(this.stateMachineArn, input.taskId),
-        error: "TaskStopped",
-        cause: input.cause,
-      });
+      await this.sfn.send(
+        new StopExecutionCommand({
+          executionArn: executionArn(this.stateMachineArn, input.taskId),
+          error: "TaskStopped",
+          cause: input.cause,
+        }),
+      );
     } catch (err) {
-      if (isAwsServiceError(err, "ExecutionDoesNotExist")) return;
+      if (err instanceof ExecutionDoesNotExist) return;
       throw err;
     }
   }
