@@ -33,6 +33,8 @@ export class OutputWriter {
   private pending: NewChunk[] = [];
   private pendingBytes = 0;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Set at the start of a model turn: its first text is written at once (SPEC §6: within 300 ms). */
+  private flushFirstText = false;
   lastSeq: number;
   outputBytes: number;
   usage: Usage;
@@ -51,6 +53,11 @@ export class OutputWriter {
     this.usage = options.usage;
   }
 
+  /** A model turn begins: the first text it streams is flushed at once, the rest batched. */
+  startTurn(): void {
+    this.flushFirstText = true;
+  }
+
   /** Streams assistant text; consecutive deltas merge into one chunk. */
   text(delta: string): void {
     if (!delta || this.halt) return;
@@ -58,7 +65,10 @@ export class OutputWriter {
     if (last && last.kind === "text") last.text += delta;
     else this.pending.push({ kind: "text", text: delta });
     this.pendingBytes += byteLength(delta);
-    if (this.pendingBytes >= this.options.flushBytes) void this.flush().catch(() => {});
+    if (this.flushFirstText || this.pendingBytes >= this.options.flushBytes) {
+      this.flushFirstText = false;
+      void this.flush().catch(() => {});
+    }
   }
 
   add(chunk: NewChunk): void {

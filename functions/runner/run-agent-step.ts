@@ -222,6 +222,7 @@ async function runTurns(
         return Boolean(writer.halt);
       }
       writer.usage = addUsage(writer.usage, { model_calls: 1 });
+      writer.startTurn();
       const result = await model.turn({
         messages,
         tools: toolbox.definitions,

@@ -181,6 +181,40 @@ describe("a sub-agent run through the local state machine", () => {
   });
 });
 
+describe("first output of a turn", () => {
+  it("is written at once, not at the next timed flush: each turn's first text is readable while the model still holds the rest", async () => {
+    // Timed flushes a minute apart: only the first-text flush can make a chunk readable mid-turn.
+    const slow = await startHarness({ fake, runner: { flushIntervalMs: 60_000 } });
+    try {
+      const turn1 = Promise.withResolvers<void>();
+      const turn2 = Promise.withResolvers<void>();
+      fake.enqueue(
+        {
+          text: ["first ", "words"],
+          holdAfter: 1,
+          hold: turn1.promise,
+          toolCalls: [{ name: "think", arguments: '{"thought":"t"}' }],
+        },
+        { text: ["second ", "turn"], holdAfter: 1, hold: turn2.promise },
+      );
+      const task = await slow.run("thinker", "two turns");
+      await vi.waitFor(async () =>
+        expect((await slow.allChunks(task.id)).map((c) => c.text)).toEqual(["first "]),
+      );
+      turn1.resolve();
+      await vi.waitFor(async () => expect((await slow.allChunks(task.id)).at(-1)?.text).toBe("second "));
+      expect((await slow.getTask(task.id)).status).toBe("running");
+      turn2.resolve();
+      const done = await slow.waitForStatus(task.id, "completed");
+      expect(done.result).toBe("second turn");
+      const texts = (await slow.allChunks(task.id)).filter((c) => c.kind === "text").map((c) => c.text);
+      expect(texts).toEqual(["first ", "words", "second ", "turn"]);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe("time budgets and limits", () => {
   it("a task longer than one runner time budget goes on in the next step from its checkpoint", async () => {
     const budgeted = await startHarness({

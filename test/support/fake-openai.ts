@@ -16,6 +16,9 @@ export interface FakeReply {
   /** Destroy the connection after this many deltas (a crash mid-stream). */
   dropAfter?: number;
   usage?: { prompt_tokens: number; completion_tokens: number };
+  /** After this many deltas, wait for `hold` before sending the rest. */
+  holdAfter?: number;
+  hold?: Promise<unknown>;
 }
 
 export interface RecordedRequest {
@@ -119,6 +122,7 @@ export class FakeOpenAI {
     let sent = 0;
     send({ role: "assistant", content: "" });
     for (const d of deltas) {
+      if (reply.hold && sent === reply.holdAfter) await reply.hold;
       if (reply.delayMs) await sleep(reply.delayMs);
       if (res.destroyed) return;
       if (reply.dropAfter !== undefined && sent >= reply.dropAfter) {
