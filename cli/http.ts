@@ -1,4 +1,4 @@
-import type * as z from "zod";
+import * as z from "zod";
 import { ApiError, ConnectionError, UnexpectedResponseError } from "./errors.js";
 import { ErrorBodySchema } from "./schemas.js";
 
@@ -84,9 +84,10 @@ export class HttpClient {
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
+      // the first three problems say enough; a long list of the same one would hide the message
+      const first = new z.ZodError(parsed.error.issues.slice(0, 3));
       throw new UnexpectedResponseError(
-        `unexpected response from ${method} ${path}: ${problems.slice(0, 3).join("; ")}`,
+        `unexpected response from ${method} ${path}:\n${z.prettifyError(first)}`,
       );
     }
     return { data: parsed.data, status: res.status };

@@ -53,11 +53,18 @@ export interface RouteInput<P, Q, H, B> {
 
 type Target = keyof RouteInput<unknown, unknown, unknown, unknown>;
 
+/** How an error message names each part of the request. */
+const TARGET_NAMES: Record<Target, string> = {
+  param: "path parameters",
+  query: "query",
+  header: "headers",
+  json: "request body",
+};
+
 function parse(schema: Schema, value: unknown, target: Target, path: string): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join(".") || target}: ${i.message}`);
-  const message = `invalid ${target}: ${problems.join("; ")}`;
+  const message = `invalid ${TARGET_NAMES[target]}:\n${z.prettifyError(result.error)}`;
   // The tool gateway's own code for arguments that do not fit a tool (SPEC §4).
   if (target === "json" && path.startsWith("/v1/tools/")) throw new InvalidArgumentsError(message);
   throw new InvalidRequestError(message);

@@ -1,4 +1,4 @@
-import type * as z from "zod";
+import * as z from "zod";
 import { headUtf8 } from "../domain/chunk.js";
 import { DomainError, InvalidArgumentsError } from "../domain/errors.js";
 import { isFinished, MAX_DEPTH, toPublicTask } from "../domain/task.js";
@@ -62,8 +62,7 @@ export function parseToolArgs<N extends ToolName>(
   const schema = TOOL_SPECS[name].schema as unknown as z.ZodType<z.infer<(typeof TOOL_SPECS)[N]["schema"]>>;
   const parsed = schema.safeParse(args ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "arguments"}: ${i.message}`);
-    throw new InvalidArgumentsError(`invalid arguments for ${name}: ${problems.join("; ")}`);
+    throw new InvalidArgumentsError(`invalid arguments for ${name}:\n${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -135,6 +135,11 @@ describe("REST API", () => {
       expect(res.json.error?.code, `${method} ${path}`).toBe(code);
       expect(res.json.error?.message.length).toBeGreaterThan(5);
     }
+    // every problem, each with its path (zod's own format)
+    const missing = await h.request("POST", "/v1/tasks", { agent: 7 });
+    expect(missing.json.error?.message).toBe(
+      "invalid request body:\n✖ Invalid input: expected string, received number\n  → at agent\n✖ Invalid input: expected string, received undefined\n  → at task",
+    );
     const denied = await h.request("POST", "/v1/tasks", { agent: "nobody", task: "x" });
     expect(denied.json.error?.message).toBe(
       'agent "nobody" is not in the sub-agents list. Available: worker, thinker',

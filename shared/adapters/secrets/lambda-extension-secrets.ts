@@ -82,8 +82,9 @@ export class LambdaExtensionSecrets {
   ): LambdaExtensionSecrets {
     const parsed = ExtensionEnvSchema.safeParse(env);
     if (!parsed.success) {
-      const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-      throw new ConfigError(`invalid environment for the secrets extension:\n${lines.join("\n")}`);
+      throw new ConfigError(
+        `invalid environment for the secrets extension:\n${z.prettifyError(parsed.error)}`,
+      );
     }
     return new LambdaExtensionSecrets({
       ...options,
