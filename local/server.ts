@@ -5,12 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { createStepFunctionsClient, SfnExecutions } from "../shared/adapters/sfn/sfn-executions.js";
+import { parseAgentConfigText } from "../shared/agent-spec.js";
 import { ConfigError, loadEnv } from "../shared/config.js";
 import { readConfigSource } from "../shared/default-tenant.js";
 import { InvalidConfigError } from "../shared/domain/errors.js";
 import { createLogger } from "../shared/logger.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
 import { type EmbeddedDynamo, JavaMissingError, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import { missingKeyWarnings } from "./missing-keys.js";
 import { createLocalRuntime } from "./runtime.js";
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL("../examples/local.yaml", import.meta.url));
@@ -64,6 +66,11 @@ async function main(): Promise<void> {
         }
       : {}),
   });
+  // The default tenant reads its provider keys from this process's environment: say at once
+  // which are missing, rather than at each task's failure.
+  for (const warning of missingKeyWarnings(await parseAgentConfigText(configYaml), process.env)) {
+    process.stderr.write(`bga: warning: ${warning}\n`);
+  }
   const resumed = env.BGA_STATE_MACHINE_ARN ? [] : await runtime.resumeInterrupted();
   if (resumed.length) log.info("resumed tasks that were running at the last stop", { tasks: resumed });
 
