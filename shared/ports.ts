@@ -1,5 +1,12 @@
+import type { ModelSpec } from "./agent-spec.js";
 import type { Chunk, NewChunk } from "./domain/chunk.js";
 import type { TaskRecord, TaskStatus, Usage } from "./domain/task.js";
+import type { Limits } from "./tenants.js";
+
+/**
+ * The ports: what the use cases (shared/use-cases/) need from the outside, as interfaces. The
+ * adapters (shared/adapters/) implement them; shared/composition.ts passes the adapters in.
+ */
 
 /** What a runner step hands to the store at a flush: new chunks and counters, all or nothing. */
 export interface FlushInput {
@@ -51,6 +58,8 @@ export interface NewTask {
   idempotency?: { key: string; bodyHash: string };
   /** How long the task is kept after it ends (the tenant's retention_days at creation). */
   retentionSeconds?: number;
+  /** The longest the task may run (the tenant's max_task_seconds at creation): bounds its life. */
+  maxTaskSeconds?: number;
 }
 
 export interface ListQuery {
@@ -60,8 +69,24 @@ export interface ListQuery {
   cursor?: string;
 }
 
+/**
+ * TaskRepository.create() fails with this when a concurrent request took the Idempotency-Key
+ * first: the caller reads the task that request created.
+ */
+export class IdempotencyKeyTakenError extends Error {
+  constructor() {
+    super("idempotency key taken");
+    this.name = "IdempotencyKeyTakenError";
+  }
+}
+
+/** Whether `err` is an IdempotencyKeyTakenError (matched by its name, as Lambda reports errors). */
+export function isIdempotencyKeyTaken(err: unknown): boolean {
+  return err instanceof Error && err.name === "IdempotencyKeyTakenError";
+}
+
 export interface TaskRepository {
-  /** Writes a new pending task and takes a concurrency slot, atomically. */
+  /** Writes a new pending task and takes a concurrency slot, atomically; see IdempotencyKeyTakenError. */
   create(input: NewTask): Promise<TaskRecord>;
   /** Finds the task an Idempotency-Key created, with the body hash it was created with. */
   findByIdempotencyKey(tenantId: string, key: string): Promise<{ task: TaskRecord; bodyHash: string } | null>;
@@ -122,7 +147,85 @@ export interface ModelClient {
   turn(request: ModelTurnRequest): Promise<ModelTurnResult>;
 }
 
+/** Values such as OPENAI_API_KEY: the process environment for the local tenant, the tenant's secrets in the cloud. */
+export interface ProviderCredentials {
+  get(name: string): string | undefined;
+}
+
+/**
+ * Builds the client of an agent's model. It refuses, before any work, a model endpoint the
+ * deployment does not allow (SPEC §6) or one that names a missing secret.
+ */
+export type ModelFactory = (spec: ModelSpec, credentials: ProviderCredentials) => Promise<ModelClient>;
+
+/** A tenant as stored; its secrets live apart, encrypted. */
+export interface TenantRecord {
+  id: string;
+  /** The agent config as the admin gave it (YAML). */
+  config: string;
+  /** The same config parsed, as JSON (agent-spec.ts); absent on tenants stored before it existed. */
+  config_json?: string | undefined;
+  limits: Limits;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An API key of a tenant: only its hash is stored. */
+export interface ApiKeyRecord {
+  key_id: string;
+  tenant_id: string;
+  key_hash: string;
+  /** The caller agents the key may act as; null: any. */
+  callers: string[] | null;
+  created_at: string;
+}
+
+/**
+ * The encryption context of a tenant's secrets (ServiceKeys.encrypt/decrypt): the blob is JSON of
+ * NAME → value, bound to the tenant ID, so one tenant's blob never decrypts as another's.
+ */
+export function secretsContext(tenantId: string): string {
+  return `tenant:${tenantId}`;
+}
+
+/** Tenants, their API keys and their encrypted secrets. */
+export interface TenantStore {
+  /** A new tenant with its first key; TenantExistsError if the ID is taken. */
+  create(input: {
+    id: string;
+    config: string;
+    configJson: string;
+    limits: Limits;
+    key: ApiKeyRecord;
+  }): Promise<TenantRecord>;
+  /** Creates the tenant, or replaces its config (the local default tenant at each start). */
+  upsert(id: string, config: string, configJson: string): Promise<TenantRecord>;
+  get(id: string): Promise<TenantRecord | null>;
+  list(): Promise<TenantRecord[]>;
+  /** TenantNotFoundError if there is no such tenant (as setLimits, putSecrets, addKey). */
+  setConfig(id: string, config: string, configJson: string): Promise<TenantRecord>;
+  setLimits(id: string, limits: Limits): Promise<TenantRecord>;
+  /** Replaces the tenant's secrets with an encrypted blob (see secretsContext); only names are readable. */
+  putSecrets(id: string, blob: Buffer, names: string[]): Promise<void>;
+  getSecrets(id: string): Promise<{ blob: Uint8Array; names: string[] } | null>;
+  addKey(key: ApiKeyRecord): Promise<void>;
+  /** Registers a key unless that exact key is already registered (the local default key at start). */
+  ensureKey(key: ApiKeyRecord): Promise<void>;
+  listKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  /** KeyNotFoundError if the tenant has no such key. */
+  revokeKey(tenantId: string, keyId: string): Promise<void>;
+  findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+}
+
 export type Clock = () => Date;
+
+/** Structured logs: a message and fields (JSON lines locally, the Powertools logger in Lambda). */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
 
 /** Business metrics (CloudWatch via Powertools in the cloud; nothing locally). */
 export interface MetricsSink {

@@ -10,7 +10,13 @@ export const INDEX_BY_TENANT = "by_tenant";
 export const INDEX_BY_STATUS = "by_status";
 
 export const keys = {
+  /** A task's state: status, times, counters, usage, result: small, updated at every flush. */
   task: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}#TASK#${taskId}`, sk: "TASK" }),
+  /** A task's input (task text, expected output): written once, so flushes never rewrite it. */
+  taskInput: (tenantId: string, taskId: string) => ({
+    pk: `TENANT#${tenantId}#TASK#${taskId}`,
+    sk: "INPUT",
+  }),
   chunkSk: (seq: number) => `CHUNK#${String(seq).padStart(SEQ_WIDTH, "0")}`,
   checkpoint: (tenantId: string, taskId: string) => ({
     pk: `TENANT#${tenantId}#TASK#${taskId}`,

@@ -1,4 +1,3 @@
-import { IdempotencyKeyTakenError } from "../adapters/dynamo/task-repository.js";
 import { subAgentsOf } from "../agent-spec.js";
 import { byteLength, type Chunk, headUtf8 } from "../domain/chunk.js";
 import {
@@ -17,7 +16,14 @@ function isTaskId(id: string): boolean {
   return TaskIdSchema.safeParse(id).success;
 }
 
-import { type Executions, type MetricsSink, NO_METRICS, type TaskRepository } from "../ports.js";
+import {
+  type Executions,
+  isIdempotencyKeyTaken,
+  type Logger,
+  type MetricsSink,
+  NO_METRICS,
+  type TaskRepository,
+} from "../ports.js";
 import type { Tenant } from "../tenants.js";
 
 export interface RunRequest {
@@ -46,10 +52,8 @@ export interface WaitResult {
   tasks: WaitResultItem[];
 }
 
-export interface Logger {
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/** The Logger port, also importable from here (functions/api and the reconciler do). */
+export type { Logger };
 
 /** Text bounds for a model's context (SPEC §3). */
 export const VIEW_OUTPUT_BYTES = 32 * 1024;
@@ -95,11 +99,12 @@ export class TaskService {
         record,
         maxRunningTasks: req.tenant.limits.max_running_tasks,
         retentionSeconds: req.tenant.limits.retention_days * 86_400,
+        maxTaskSeconds: req.tenant.limits.max_task_seconds,
         ...(req.idempotency ? { idempotency: req.idempotency } : {}),
       });
     } catch (err) {
       if (err instanceof ConcurrencyLimitError) this.metrics.count("TasksRefusedConcurrencyLimit");
-      if (err instanceof IdempotencyKeyTakenError && req.idempotency) {
+      if (isIdempotencyKeyTaken(err) && req.idempotency) {
         const earlier = await this.replay(req.tenant.id, req.idempotency);
         if (earlier) return { task: earlier, created: false };
       }

@@ -181,13 +181,22 @@ describe("a sub-agent run through the local state machine", () => {
   });
 });
 
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 describe("first output of a turn", () => {
   it("is written at once, not at the next timed flush: each turn's first text is readable while the model still holds the rest", async () => {
     // Timed flushes a minute apart: only the first-text flush can make a chunk readable mid-turn.
     const slow = await startHarness({ fake, runner: { flushIntervalMs: 60_000 } });
     try {
-      const turn1 = Promise.withResolvers<void>();
-      const turn2 = Promise.withResolvers<void>();
+      const turn1 = gate();
+      const turn2 = gate();
       fake.enqueue(
         {
           text: ["first ", "words"],

@@ -1,6 +1,6 @@
-import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
+import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
@@ -156,10 +156,12 @@ describe("DynamoDB task repository (DynamoDB Local)", () => {
     const item = await doc.send(new GetCommand({ TableName: tableName, Key: keys.task("ttl", t.id) }));
     expect(item.Item?.expires_at).toBeGreaterThanOrEqual(now + 2 * 86_400 - 5);
     expect(item.Item?.expires_at).toBeLessThanOrEqual(now + 2 * 86_400 + 5);
-    const chunk = await doc.send(new GetCommand({
-      TableName: tableName,
-      Key: { pk: keys.task("ttl", t.id).pk, sk: keys.chunkSk(1) },
-    }));
+    const chunk = await doc.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: keys.task("ttl", t.id).pk, sk: keys.chunkSk(1) },
+      }),
+    );
     expect(chunk.Item?.expires_at).toBe(chunkExpiresAt);
     const ttl = await doc.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
@@ -189,6 +191,74 @@ describe("DynamoDB task repository (DynamoDB Local)", () => {
     // A cursor of another listing is refused.
     await expect(repo.list(`x${tenant}`, { limit: 4, cursor: page1.nextCursor ?? "" })).rejects.toThrow(
       /cursor/,
+    );
+  });
+});
+
+describe("write cost", () => {
+  // Every request of this client asks DynamoDB Local for its consumed capacity (which it reports
+  // as DynamoDB bills it: an update costs the larger of the item's size before and after).
+  const consumed: { op: string; units: number }[] = [];
+  const metered = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
+  metered.middlewareStack.add(
+    (next, context) => async (args) => {
+      Object.assign(args.input as object, { ReturnConsumedCapacity: "TOTAL" });
+      const out = await next(args);
+      const capacity = (
+        out.output as { ConsumedCapacity?: { CapacityUnits?: number }[] | { CapacityUnits?: number } }
+      ).ConsumedCapacity;
+      const units = [capacity ?? []].flat().reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
+      consumed.push({ op: context.commandName ?? "", units });
+      return out;
+    },
+    { step: "initialize", name: "meterCapacity" },
+  );
+  const meteredRepo = new DynamoTaskRepository(metered, {
+    tableName,
+    retentionDays: 30,
+    maxTaskSeconds: 3600,
+  });
+
+  async function flushUnits(taskText: string): Promise<number> {
+    const t = await meteredRepo.create({
+      record: { ...record("cost"), task: taskText },
+      maxRunningTasks: 100,
+    });
+    await meteredRepo.transition("cost", t.id, "running");
+    consumed.length = 0;
+    const outcome = await meteredRepo.flush({
+      tenantId: "cost",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [{ kind: "text", text: "a second of model output" }],
+      addOutputBytes: 24,
+      usage: { ...emptyUsage(), output_tokens: 6 },
+    });
+    expect(outcome).toEqual({ ok: true, lastSeq: 1 });
+    expect(consumed.map((c) => c.op)).toEqual(["TransactWriteItemsCommand"]);
+    return consumed[0]?.units ?? Number.NaN;
+  }
+
+  it("a flush costs the same whatever the size of the task text: it never rewrites the input", async () => {
+    const small = await flushUnits("x".repeat(100));
+    const large = await flushUnits("x".repeat(100 * 1024));
+    // Two items of at most 1 KB each (the chunk, the small state item): a few units, never ~100.
+    expect(small).toBeGreaterThan(0);
+    expect(small).toBeLessThanOrEqual(4);
+    expect(large).toBe(small);
+  });
+
+  it("reads a task stored before the input had an item of its own", async () => {
+    const old = record("legacy");
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...keys.task("legacy", old.id), ...old, task: "the old layout kept the text here" },
+      }),
+    );
+    expect(await repo.get("legacy", old.id)).toEqual({ ...old, task: "the old layout kept the text here" });
+    expect((await repo.getMany("legacy", [old.id])).get(old.id)?.task).toBe(
+      "the old layout kept the text here",
     );
   });
 });

@@ -69,11 +69,15 @@ const CheckpointItemSchema = z.object({
   last_seq: z.number(),
 });
 
-/** The attributes of a task item that make up the record (the rest are keys and bookkeeping). */
-const TASK_ATTRS = Object.keys(TaskRecordSchema.shape);
+/** How long a task may stay pending before it starts (bounds the life of its input item). */
+const PENDING_GRACE_SECONDS = 86_400;
 
-function toRecord(item: Item): TaskRecord {
-  return TaskRecordSchema.parse(item);
+/**
+ * A task from its state item and its input item (keys and bookkeeping attributes are dropped).
+ * Tasks stored before the input had an item of its own carry it in the state item.
+ */
+function toRecord(state: Item, input: Item | undefined): TaskRecord {
+  return TaskRecordSchema.parse({ ...input, ...state });
 }
 
 /** The task ID in a task item's partition key (`TENANT#<tenant>#TASK#<id>`). */
@@ -110,8 +114,16 @@ export class DynamoTaskRepository implements TaskRepository {
     return Math.floor(from.getTime() / 1000) + extraSeconds + this.options.retentionDays * 86_400;
   }
 
-  async create({ record, maxRunningTasks, idempotency, retentionSeconds }: NewTask): Promise<TaskRecord> {
+  async create({
+    record,
+    maxRunningTasks,
+    idempotency,
+    retentionSeconds,
+    maxTaskSeconds,
+  }: NewTask): Promise<TaskRecord> {
     const listSk = keys.listSk(record.created_at, record.id);
+    const retention = retentionSeconds ?? this.options.retentionDays * 86_400;
+    const { task, expected_output, ...state } = record;
     const items: TransactWriteItem[] = [
       {
         Update: {
@@ -127,14 +139,31 @@ export class DynamoTaskRepository implements TaskRepository {
           TableName: this.table,
           Item: {
             ...keys.task(record.tenant_id, record.id),
-            ...record,
+            ...state,
             gsi1pk: keys.byTenant(record.tenant_id),
             gsi1sk: listSk,
             gsi2pk: keys.byStatus(record.tenant_id, record.status),
             gsi2sk: listSk,
-            retention_s: retentionSeconds ?? this.options.retentionDays * 86_400,
+            retention_s: retention,
           },
           ConditionExpression: "attribute_not_exists(pk)",
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          // Outlives the state item, whose expiry is set when the task ends (at most
+          // max_task_seconds after it starts, PENDING_GRACE_SECONDS after it is created).
+          Item: {
+            ...keys.taskInput(record.tenant_id, record.id),
+            task,
+            expected_output,
+            expires_at:
+              Math.floor(Date.parse(record.created_at) / 1000) +
+              PENDING_GRACE_SECONDS +
+              (maxTaskSeconds ?? this.options.maxTaskSeconds) +
+              retention,
+          },
         },
       },
     ];
@@ -156,7 +185,7 @@ export class DynamoTaskRepository implements TaskRepository {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
-      if (idempotency && conditionFailedAt(err, 2)) throw new IdempotencyKeyTakenError();
+      if (idempotency && conditionFailedAt(err, 3)) throw new IdempotencyKeyTakenError();
       throw err;
     }
     return record;
@@ -181,40 +210,47 @@ export class DynamoTaskRepository implements TaskRepository {
     return task ? { task, bodyHash: String(item.body_hash) } : null;
   }
 
+  /** The task's two items (INPUT, TASK: adjacent sort keys) in one query. */
   async get(tenantId: string, taskId: string, consistent = false): Promise<TaskRecord | null> {
+    const { pk } = keys.task(tenantId, taskId);
     const res = await this.db.send(
-      new GetCommand({
+      new QueryCommand({
         TableName: this.table,
-        Key: keys.task(tenantId, taskId),
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :input AND :task",
+        ExpressionAttributeValues: { ":pk": pk, ":input": "INPUT", ":task": "TASK" },
         ConsistentRead: consistent,
-        ProjectionExpression: TASK_ATTRS.map((_, i) => `#a${i}`).join(","),
-        ExpressionAttributeNames: Object.fromEntries(TASK_ATTRS.map((a, i) => [`#a${i}`, a])),
       }),
     );
-    return res.Item ? toRecord(res.Item) : null;
+    const items = res.Items ?? [];
+    const state = items.find((i) => i.sk === "TASK");
+    return state
+      ? toRecord(
+          state,
+          items.find((i) => i.sk === "INPUT"),
+        )
+      : null;
   }
 
   async getMany(tenantId: string, taskIds: string[]): Promise<Map<string, TaskRecord>> {
-    const out = new Map<string, TaskRecord>();
+    const items = new Map<string, Item>();
     const unique = [...new Set(taskIds)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-        [this.table]: {
-          Keys: unique.slice(i, i + 100).map((id) => keys.task(tenantId, id)),
-          ConsistentRead: true,
-        },
-      };
-      while (request && Object.keys(request).length > 0) {
-        const res: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of res.Responses?.[this.table] ?? []) {
-          const record = toRecord(item);
-          out.set(record.id, record);
-        }
-        const unprocessed: { Keys?: Item[] } | undefined = res.UnprocessedKeys?.[this.table];
-        request = unprocessed?.Keys?.length
-          ? { [this.table]: { Keys: unprocessed.Keys, ConsistentRead: true } }
-          : undefined;
+    // Two items a task, at most 100 keys a BatchGetItem.
+    for (let i = 0; i < unique.length; i += 50) {
+      let pending: Item[] | undefined = unique
+        .slice(i, i + 50)
+        .flatMap((id) => [keys.task(tenantId, id), keys.taskInput(tenantId, id)]);
+      while (pending && pending.length > 0) {
+        const res: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of res.Responses?.[this.table] ?? []) items.set(`${item.pk}|${item.sk}`, item);
+        pending = res.UnprocessedKeys?.[this.table]?.Keys;
       }
+    }
+    const out = new Map<string, TaskRecord>();
+    for (const id of unique) {
+      const state = items.get(`${keys.task(tenantId, id).pk}|TASK`);
+      if (state) out.set(id, toRecord(state, items.get(`${keys.task(tenantId, id).pk}|INPUT`)));
     }
     return out;
   }
