@@ -1,13 +1,10 @@
 import "../local/polyfills.js";
 import type { FakeOpenAI } from "../test/support/fake-openai.js";
+import { heading, label, median, printTable, type SummaryRow } from "./report.js";
 import {
-  heading,
-  label,
-  median,
+  type BenchRuntime,
   modelStreamingMs,
   nowMs,
-  printTable,
-  type SummaryRow,
   startBenchRuntime,
   streamedText,
   thinkTurn,
@@ -15,6 +12,10 @@ import {
 } from "./support.js";
 
 export const OVERHEAD_TARGET = 1.05;
+const TURNS = 3;
+const DELTAS = 100;
+const DELTA_BYTES = 8;
+const DELAY_MS = 20;
 
 /** One task: `turns` model turns (all but the last end in a think tool call), `deltas` deltas each. */
 export function scriptTask(
@@ -28,6 +29,36 @@ export function scriptTask(
   fake.enqueue(streamedText(deltas, bytes, delayMs));
 }
 
+/** One timed task: its wall/model ratio and the breakdown row. */
+async function timedRun(bench: BenchRuntime, run: number): Promise<{ ratio: number; row: string[] }> {
+  bench.fake.reset();
+  scriptTask(bench.fake, TURNS, DELTAS, DELTA_BYTES, DELAY_MS);
+  const t0 = nowMs();
+  const id = await bench.startTask("thinker", `overhead run ${run}`);
+  const posted = nowMs();
+  const { task, seenAt } = await waitFinished(bench.runtime, id, 10);
+  const reqs = bench.fake.requests;
+  if (task.status !== "completed" || reqs.length !== TURNS)
+    throw new Error(`run ${run}: status ${task.status}, ${reqs.length} model requests`);
+  const wall = seenAt - t0;
+  const model = modelStreamingMs(bench.fake);
+  const lastEnd = reqs[reqs.length - 1]?.endedAt ?? Number.NaN;
+  const gaps = reqs.slice(1).map((r, i) => r.startedAt - (reqs[i]?.endedAt ?? r.startedAt));
+  const endedAt = task.ended_at ? Date.parse(task.ended_at) : Number.NaN;
+  const row = [
+    String(run),
+    wall.toFixed(0),
+    model.toFixed(0),
+    (wall / model).toFixed(4),
+    (posted - t0).toFixed(1),
+    ((reqs[0]?.startedAt ?? Number.NaN) - t0).toFixed(0),
+    gaps.map((g) => g.toFixed(0)).join(" / "),
+    (endedAt - lastEnd).toFixed(0),
+    (seenAt - lastEnd).toFixed(0),
+  ];
+  return { ratio: wall / model, row };
+}
+
 /**
  * Bench 1: wall time of a task (POST /v1/tasks → status `completed` seen in the store) divided by
  * the fake model's own streaming time. Default runner settings (flushIntervalMs 1000).
@@ -35,47 +66,12 @@ export function scriptTask(
 export async function benchOverhead(dynamodbEndpoint: string, runs = 5): Promise<SummaryRow[]> {
   heading("1. Orchestration overhead (3 model turns: 2 think calls + answer, 100 deltas × 20 ms each)");
   const bench = await startBenchRuntime({ dynamodbEndpoint });
-  const turns = 3;
-  const deltas = 100;
-  const delayMs = 20;
-  const bytes = 8;
   try {
     // Warm-up (JIT of DynamoDB Local and of this process); not counted.
-    scriptTask(bench.fake, turns, 10, bytes, 5);
+    scriptTask(bench.fake, TURNS, 10, DELTA_BYTES, 5);
     await waitFinished(bench.runtime, await bench.startTask("thinker", "warm up"));
-
-    const rows: string[][] = [];
-    const ratios: number[] = [];
-    for (let run = 1; run <= runs; run++) {
-      bench.fake.reset();
-      scriptTask(bench.fake, turns, deltas, bytes, delayMs);
-      const t0 = nowMs();
-      const id = await bench.startTask("thinker", `overhead run ${run}`);
-      const posted = nowMs();
-      const { task, seenAt } = await waitFinished(bench.runtime, id, 10);
-      const reqs = bench.fake.requests;
-      if (task.status !== "completed" || reqs.length !== turns)
-        throw new Error(`run ${run}: status ${task.status}, ${reqs.length} model requests`);
-      const wall = seenAt - t0;
-      const model = modelStreamingMs(bench.fake);
-      const ratio = wall / model;
-      ratios.push(ratio);
-      const first = reqs[0];
-      const last = reqs[reqs.length - 1];
-      const gaps = reqs.slice(1).map((r, i) => r.startedAt - (reqs[i]?.endedAt ?? r.startedAt));
-      const endedAt = task.ended_at ? Date.parse(task.ended_at) : Number.NaN;
-      rows.push([
-        String(run),
-        wall.toFixed(0),
-        model.toFixed(0),
-        ratio.toFixed(4),
-        (posted - t0).toFixed(1),
-        ((first?.startedAt ?? Number.NaN) - t0).toFixed(0),
-        gaps.map((g) => g.toFixed(0)).join(" / "),
-        (endedAt - (last?.endedAt ?? Number.NaN)).toFixed(0),
-        (seenAt - (last?.endedAt ?? Number.NaN)).toFixed(0),
-      ]);
-    }
+    const results = [];
+    for (let run = 1; run <= runs; run++) results.push(await timedRun(bench, run));
     printTable(
       [
         "run",
@@ -85,12 +81,10 @@ export async function benchOverhead(dynamodbEndpoint: string, runs = 5): Promise
         "POST ms",
         "POST→1st model req",
         "gaps between turns ms",
-        "last stream end→ended_at",
-        "→seen",
-      ],
-      rows,
+      ].concat(["last stream end→ended_at", "→seen"]),
+      results.map((r) => r.row),
     );
-    const med = median(ratios);
+    const med = median(results.map((r) => r.ratio));
     const pass = med <= OVERHEAD_TARGET;
     console.log(
       `median wall/model over ${runs} runs: ${med.toFixed(4)}   target ≤ ${OVERHEAD_TARGET}   ${label(pass)}`,

@@ -1,20 +1,14 @@
 import "../local/polyfills.js";
 import { cpus } from "node:os";
 import { startEmbeddedDynamo } from "../local/embedded-dynamodb.js";
-import { benchBundle } from "./bundle.js";
-import { benchCost } from "./cost.js";
-import { benchOutputLatency } from "./output-latency.js";
-import { benchOverhead } from "./overhead.js";
-import { heading, label, printTable, type SummaryRow } from "./support.js";
-import { benchTransitions } from "./transitions.js";
-import { benchWrites } from "./writes.js";
+import { heading, label, printTable, type SummaryRow } from "./report.js";
 
 /**
  * Runs the benchmarks and prints their figures. Nothing here fails on a timing: targets are shown
  * next to the figures with a PASS/MISS label for information only.
  *
- *   npx tsx bench/run-all.ts                      # all six
- *   npx tsx bench/run-all.ts overhead transitions # a selection (overhead, writes, transitions, output, bundle, cost)
+ *   npx tsx bench/run-all.ts                      # all of them
+ *   npx tsx bench/run-all.ts overhead transitions # a selection (the names of BENCHES)
  */
 interface Bench {
   run: (endpoint: string) => Promise<SummaryRow[]>;
@@ -22,13 +16,17 @@ interface Bench {
   dynamo: boolean;
 }
 
+// Each bench loads only when it runs (bundle needs no local runtime, cost loads aws-cdk-lib).
 const BENCHES: Record<string, Bench> = {
-  overhead: { run: (e) => benchOverhead(e), dynamo: true },
-  writes: { run: (e) => benchWrites(e), dynamo: true },
-  transitions: { run: (e) => benchTransitions(e), dynamo: true },
-  output: { run: (e) => benchOutputLatency(e), dynamo: true },
-  bundle: { run: () => benchBundle(), dynamo: false },
-  cost: { run: (e) => benchCost(e), dynamo: true },
+  overhead: { run: async (e) => (await import("./overhead.js")).benchOverhead(e), dynamo: true },
+  writes: { run: async (e) => (await import("./writes.js")).benchWrites(e), dynamo: true },
+  transitions: { run: async (e) => (await import("./transitions.js")).benchTransitions(e), dynamo: true },
+  output: { run: async (e) => (await import("./output-latency.js")).benchOutputLatency(e), dynamo: true },
+  bundle: { run: async () => (await import("./bundle.js")).benchBundle(), dynamo: false },
+  cost: { run: async (e) => (await import("./cost.js")).benchCost(e), dynamo: true },
+  flush: { run: async (e) => (await import("./flush-cost.js")).benchFlushCost(e), dynamo: true },
+  "first-output": { run: async (e) => (await import("./first-output.js")).benchFirstOutput(e), dynamo: true },
+  throughput: { run: async (e) => (await import("./throughput.js")).benchThroughput(e), dynamo: true },
 };
 
 async function main(): Promise<void> {
