@@ -11,6 +11,7 @@ new BackgroundAgentsStack(app, `BackgroundAgents-${settings.stage}`, {
   defaultLimits: settings.defaultLimits,
   domainName: settings.domainName,
   certificateArn: settings.certificateArn,
+  alarmEmail: settings.alarmEmail,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Tags.of(app).add("project", "background-agents-cloud");

@@ -4,10 +4,11 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import * as z from "zod";
+import { TABLE_SCHEMA } from "../../shared/table-schema.js";
 import { type Limits, LimitsPatchSchema } from "../../shared/tenants.js";
 import { ApiDistribution, CertificateArnSchema, DomainNameSchema } from "../constructs/api-distribution.js";
 import { ApiFunction } from "../constructs/api-function.js";
-import { Monitoring } from "../constructs/monitoring.js";
+import { AlarmEmailSchema, Monitoring } from "../constructs/monitoring.js";
 import { ConstructPropsError } from "../constructs/props-error.js";
 import { Reconciler } from "../constructs/reconciler.js";
 import { RunnerFunction } from "../constructs/runner-function.js";
@@ -81,6 +82,8 @@ export const StackSettingsSchema = z
     domainName: DomainNameSchema.optional(),
     /** ACM certificate (us-east-1) of `domainName`. */
     certificateArn: CertificateArnSchema.optional(),
+    /** Subscribed by email to the topic every alarm notifies. @default no subscription */
+    alarmEmail: AlarmEmailSchema.optional(),
   })
   // Checked even when another setting is bad (`when`), so that every problem is listed at once.
   .refine((settings) => settings.domainName !== undefined || settings.certificateArn === undefined, {
@@ -98,7 +101,7 @@ export type StackSettings = z.infer<typeof StackSettingsSchema>;
 /** Reads the stack settings from the CDK context; throws a clear message for a bad value. */
 export function stackSettingsFromContext(scope: Construct): StackSettings {
   const raw = Object.fromEntries(
-    (["stage", "logRetentionDays", "defaultLimits", "domainName", "certificateArn"] as const)
+    (["stage", "logRetentionDays", "defaultLimits", "domainName", "certificateArn", "alarmEmail"] as const)
       .map((key) => [key, scope.node.tryGetContext(key)] as const)
       .filter(([, value]) => value !== undefined),
   );
@@ -115,8 +118,10 @@ export interface BackgroundAgentsStackProps extends StackProps {
   readonly stage: string;
   /** Retention of every log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** Topic the alarms notify. @default alarms without actions */
+  /** Topic every alarm notifies. @default a topic of the stack (output `AlarmTopicArn`) */
   readonly alarmTopic?: ITopic;
+  /** An email address subscribed to the alarm topic (it must confirm). @default no subscription */
+  readonly alarmEmail?: string;
   /**
    * Limits of tenants created through the admin API, where the create request names none.
    * @default {} (the defaults of shared/tenants.ts)
@@ -136,7 +141,7 @@ export interface BackgroundAgentsStackProps extends StackProps {
  * The whole service on AWS: the table, the runner Lambda and the task state machine, the API
  * Lambda behind a streaming Function URL (and, with a custom domain, a CloudFront distribution),
  * the reconciler of executions that end outside the API, two generated secrets (the admin token,
- * the service secret), alarms and a dashboard.
+ * the service secret), alarms on our own faults sent to one SNS topic, and a dashboard.
  * There is no default tenant: tenants, their configs, keys and secrets are created through the
  * admin API and live in the table (SPEC §7).
  */
@@ -160,6 +165,9 @@ export class BackgroundAgentsStack extends Stack {
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     if ((props.domainName === undefined) !== (props.certificateArn === undefined)) {
       throw new ConstructPropsError(this.node.path, PAIRED_DOMAIN_SETTINGS);
+    }
+    if (props.alarmEmail !== undefined && !AlarmEmailSchema.safeParse(props.alarmEmail).success) {
+      throw new ConstructPropsError(this.node.path, `alarmEmail ${props.alarmEmail} is not an email address`);
     }
 
     this.adminToken = new Secret(this, "AdminToken", {
@@ -228,13 +236,15 @@ export class BackgroundAgentsStack extends Stack {
     });
     this.monitoring = new Monitoring(this, "Monitoring", {
       stateMachine: this.stateMachine.stateMachine,
-      functions: {
-        Api: this.api.function,
-        Runner: this.runner.function,
-        Reconciler: this.reconciler.function,
-      },
+      api: this.api.function,
+      runner: this.runner.function,
+      runnerLogGroup: this.runner.function.logGroup,
+      reconciler: this.reconciler.function,
       deadLetterQueue: this.reconciler.deadLetterQueue,
+      table: this.tasks.table,
+      tableIndexNames: TABLE_SCHEMA.indexes.map((index) => index.name),
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      ...(props.alarmEmail !== undefined ? { alarmEmail: props.alarmEmail } : {}),
     });
 
     new CfnOutput(this, "ApiUrl", {
@@ -255,5 +265,9 @@ export class BackgroundAgentsStack extends Stack {
     new CfnOutput(this, "TableName", { value: this.tasks.tableName });
     new CfnOutput(this, "AdminTokenSecretArn", { value: this.adminToken.secretArn });
     new CfnOutput(this, "ServiceSecretArn", { value: this.serviceSecret.secretArn });
+    new CfnOutput(this, "AlarmTopicArn", {
+      value: this.monitoring.alarmTopic.topicArn,
+      description: "SNS topic every alarm notifies: subscribe people or a pager to it",
+    });
   }
 }

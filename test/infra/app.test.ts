@@ -35,14 +35,16 @@ type Template = {
 };
 
 describe("the CDK app's settings (-c name=value)", () => {
-  it("put defaultLimits into the API's environment and a custom domain in front of it", () => {
+  it("put defaultLimits into the API's environment, a custom domain in front of it and an email on the alarms", () => {
     const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
     const run = synth({
       stage: "ctx",
       defaultLimits: '{"max_running_tasks":5}',
       domainName: "api.example.com",
       certificateArn,
+      alarmEmail: "ops@example.com",
     });
+    // cdk-nag runs in this synth: the email subscription passes it too.
     expect(run.status, run.stderr).toBe(0);
     const template = JSON.parse(
       readFileSync(join(run.outdir, "BackgroundAgents-ctx.template.json"), "utf8"),
@@ -62,17 +64,25 @@ describe("the CDK app's settings (-c name=value)", () => {
       ViewerCertificate: { AcmCertificateArn: certificateArn },
     });
     expect(template.Outputs.CustomDomainUrl?.Value).toBe("https://api.example.com/");
+    const subscriptions = Object.values(template.Resources).filter(
+      (r) => r.Type === "AWS::SNS::Subscription",
+    );
+    expect(subscriptions).toHaveLength(1);
+    expect(subscriptions[0]?.Properties).toMatchObject({ Protocol: "email", Endpoint: "ops@example.com" });
+    expect(subscriptions[0]?.Properties.TopicArn).toEqual(template.Outputs.AlarmTopicArn?.Value);
   });
 
   it("fail the synth with every bad value named, before anything is built", () => {
     const run = synth({
       defaultLimits: '{"max_running_tasks":0,"max_task_secs":60}',
       domainName: "api.example.com",
+      alarmEmail: "ops.example.com",
     });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("context: invalid settings:");
     expect(run.stderr).toContain("-c defaultLimits.max_running_tasks: Too small");
     expect(run.stderr).toContain('-c defaultLimits: Unrecognized key: "max_task_secs"');
     expect(run.stderr).toContain("-c certificateArn: domainName and certificateArn go together");
+    expect(run.stderr).toContain("-c alarmEmail: must be an email address such as ops@example.com");
   });
 });

@@ -1,9 +1,13 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
-import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Table } from "aws-cdk-lib/aws-dynamodb";
+import { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { describe, expect, it } from "vitest";
 import { ApiDistribution } from "../../infra/constructs/api-distribution.js";
 import { ApiFunction } from "../../infra/constructs/api-function.js";
+import { Monitoring } from "../../infra/constructs/monitoring.js";
 import { createNodeFunction } from "../../infra/constructs/node-function.js";
 import { RunnerFunction } from "../../infra/constructs/runner-function.js";
 import { TaskStateMachine } from "../../infra/constructs/task-state-machine.js";
@@ -75,6 +79,16 @@ describe("stack settings from the CDK context", () => {
     expect(settings('{"max_running_tasks":"5"}')).toThrow(
       /-c defaultLimits\.max_running_tasks: Invalid input/,
     );
+  });
+
+  it("read an alarm email as an address, refusing anything else", () => {
+    const settings = (alarmEmail: unknown) => () =>
+      stackSettingsFromContext(new App({ context: { alarmEmail } }));
+    expect(settings("ops@example.com")()).toMatchObject({ alarmEmail: "ops@example.com" });
+    expect(stackSettingsFromContext(new App()).alarmEmail).toBeUndefined();
+    for (const bad of ["ops", "ops@", "@example.com", "ops@example", "ops @example.com", 42]) {
+      expect(settings(bad)).toThrow(/-c alarmEmail: must be an email address such as ops@example.com/);
+    }
   });
 
   it("read a custom domain as a hostname and an ACM certificate in us-east-1, both or neither", () => {
@@ -158,6 +172,27 @@ describe("construct validation", () => {
           certificateArn: "arn:aws:acm:eu-central-1:123456789012:certificate/abc",
         }),
     ).toThrow(/Test\/B: certificateArn must be a certificate in us-east-1/);
+  });
+
+  it("refuses monitoring that CloudWatch cannot alarm on, or an alarm email that is no address", () => {
+    const stack = testStack();
+    const props = {
+      stateMachine: StateMachine.fromStateMachineName(stack, "Sm", "tasks"),
+      api: LambdaFunction.fromFunctionName(stack, "Api", "api"),
+      runner: LambdaFunction.fromFunctionName(stack, "Runner", "runner"),
+      runnerLogGroup: LogGroup.fromLogGroupName(stack, "RunnerLogs", "/aws/lambda/runner"),
+      reconciler: LambdaFunction.fromFunctionName(stack, "Reconciler", "reconciler"),
+      table: Table.fromTableName(stack, "Table", "tasks"),
+    };
+    expect(
+      () => new Monitoring(stack, "A", { ...props, tableIndexNames: ["a", "b", "c", "d", "e"] }),
+    ).toThrow(/Test\/A: tableIndexNames: at most 4/);
+    expect(() => new Monitoring(stack, "B", { ...props, api5xxThreshold: 0 })).toThrow(
+      /Test\/B: api5xxThreshold must be a positive integer/,
+    );
+    expect(() => new Monitoring(stack, "C", { ...props, alarmEmail: "ops" })).toThrow(
+      /Test\/C: alarmEmail ops is not an email address/,
+    );
   });
 
   it("refuses an environment variable that looks like a provider credential", () => {

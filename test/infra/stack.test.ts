@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { App, CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { CachePolicy, OriginRequestPolicy } from "aws-cdk-lib/aws-cloudfront";
@@ -5,6 +7,8 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RECONCILER_METRIC, RUNNER_STEP_FAILED_MESSAGE } from "../../infra/constructs/monitoring.js";
+import { REPO_ROOT } from "../../infra/constructs/node-function.js";
 import { BackgroundAgentsStack } from "../../infra/stacks/background-agents-stack.js";
 import { stateMachineDefinition } from "../../shared/state-machine/definition.js";
 import { createTableInput, TABLE_SCHEMA } from "../../shared/table-schema.js";
@@ -51,6 +55,15 @@ function statementsOfRole(roleId: string): { Action: string | string[]; Resource
     out.push(...doc.Statement);
   }
   return out;
+}
+
+/** The text of every TypeScript file under these folders of the repository. */
+function sourcesUnder(...folders: string[]): string[] {
+  return folders.flatMap((folder) =>
+    readdirSync(join(REPO_ROOT, folder), { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".ts"))
+      .map((name) => readFileSync(join(REPO_ROOT, folder, name), "utf8")),
+  );
 }
 
 function roles(): Record<string, Resource> {
@@ -366,22 +379,160 @@ describe("reconciler", () => {
 });
 
 describe("monitoring", () => {
-  it("alarms on execution failures, function errors and throttles, and dead letters", () => {
-    const alarms = Object.keys(resourcesOf("AWS::CloudWatch::Alarm"));
-    for (const name of [
-      "ExecutionFailuresAlarm",
-      "ExecutionThrottlesAlarm",
-      "ApiErrorsAlarm",
-      "ApiThrottlesAlarm",
-      "RunnerErrorsAlarm",
-      "RunnerThrottlesAlarm",
-      "ReconcilerErrorsAlarm",
-      "ReconcilerThrottlesAlarm",
-      "DeadLettersAlarm",
-    ]) {
-      expect(alarms.some((id) => id.startsWith(`Monitoring${name}`))).toBe(true);
+  const alarms = () => resourcesOf("AWS::CloudWatch::Alarm");
+  /** The metrics an alarm watches: its own, or those of its math expression. */
+  const metricsOf = (alarm: Resource) => {
+    const p = alarm.Properties as {
+      MetricName?: string;
+      Namespace?: string;
+      Dimensions?: Json;
+      Metrics?: { MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions?: Json } } }[];
+    };
+    if (p.MetricName) return [{ MetricName: p.MetricName, Namespace: p.Namespace, Dimensions: p.Dimensions }];
+    return (p.Metrics ?? []).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+  };
+
+  it("sends every alarm, and its return to OK, to the alarm topic, whose ARN is an output", () => {
+    const [topicId] = only(resourcesOf("AWS::SNS::Topic"));
+    expect(topicId).toBe(idOf(stack.monitoring.alarmTopic));
+    expect(Object.keys(alarms()).length).toBeGreaterThanOrEqual(10);
+    for (const alarm of Object.values(alarms())) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+      expect(String(alarm.Properties.AlarmDescription).length).toBeGreaterThan(80);
     }
+    const outputs = template.toJSON().Outputs as Record<string, { Value: Json }>;
+    expect(outputs.AlarmTopicArn?.Value).toEqual({ Ref: topicId });
+  });
+
+  it("lets only TLS connections publish to the topic, and subscribes no one by default", () => {
+    const [topicId] = only(resourcesOf("AWS::SNS::Topic"));
+    template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Effect: "Deny",
+            Action: "sns:Publish",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ],
+      },
+    });
+    template.resourceCountIs("AWS::SNS::Subscription", 0);
+  });
+
+  it("alarms on the API's 5xx answers (its Function URL)", () => {
+    const fiveXx = Object.values(alarms()).filter((a) =>
+      metricsOf(a).some((m) => m.MetricName === "Url5xxCount"),
+    );
+    expect(fiveXx).toHaveLength(1);
+    expect(metricsOf(fiveXx[0] as Resource)).toEqual([
+      {
+        Namespace: "AWS/Lambda",
+        MetricName: "Url5xxCount",
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: idOf(stack.api.function) } }],
+      },
+    ]);
+  });
+
+  it("alarms on throttled reads and writes of the table and of each of its indexes", () => {
+    const throttles = Object.values(alarms()).filter((a) =>
+      metricsOf(a).some((m) => m.Namespace === "AWS/DynamoDB"),
+    );
+    expect(throttles).toHaveLength(1);
+    const watched = metricsOf(throttles[0] as Resource).map((m) => {
+      const dims = m.Dimensions as { Name: string; Value: Json }[];
+      expect(dims).toContainEqual({ Name: "TableName", Value: { Ref: idOf(stack.tasks.table) } });
+      const index = dims.find((d) => d.Name === "GlobalSecondaryIndexName")?.Value ?? "(table)";
+      return `${m.MetricName} ${index}`;
+    });
+    const targets = ["(table)", ...TABLE_SCHEMA.indexes.map((index) => index.name)];
+    expect(watched.sort()).toEqual(
+      targets.flatMap((t) => [`ReadThrottleEvents ${t}`, `WriteThrottleEvents ${t}`]).sort(),
+    );
+  });
+
+  it("raises no alarm on a tenant's mistakes: failed executions, the runner's errors, failed tasks", () => {
+    const runnerRef = { Ref: idOf(stack.runner.function) };
+    for (const alarm of Object.values(alarms())) {
+      for (const m of metricsOf(alarm)) {
+        expect(m.MetricName).not.toBe("ExecutionsFailed");
+        expect(m.MetricName).not.toBe("TasksFailed");
+        if (m.MetricName === "Errors") expect(JSON.stringify(m.Dimensions)).not.toContain(runnerRef.Ref);
+      }
+    }
+  });
+
+  it("alarms on the runner's steps that failed with an error of ours, read from its log", () => {
+    const [filterId, filter] = only(resourcesOf("AWS::Logs::MetricFilter"));
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: idOf(stack.runner.function.logGroup) });
+    // Every failed step but those of a tenant's world (PermanentError, TransientError).
+    expect(filter.Properties.FilterPattern).toBe(
+      `{ ($.message = "${RUNNER_STEP_FAILED_MESSAGE}") && ($.error != "PermanentError") && ($.error != "TransientError") }`,
+    );
+    const [transform] = filter.Properties.MetricTransformations as {
+      MetricName: string;
+      MetricNamespace: string;
+    }[];
+    const watching = Object.values(alarms()).filter((a) =>
+      metricsOf(a).some(
+        (m) => m.MetricName === transform?.MetricName && m.Namespace === transform?.MetricNamespace,
+      ),
+    );
+    expect(watching, filterId).toHaveLength(1);
+    // The message is the one the runner logs when the state machine records a failed step, with
+    // the error's name (the state's `error`) as a field of the log line.
+    const logging = sourcesUnder("functions", "shared").filter((text) =>
+      text.includes(`.error("${RUNNER_STEP_FAILED_MESSAGE}"`),
+    );
+    expect(logging).toHaveLength(1);
+    expect(readFileSync(join(REPO_ROOT, "functions/runner/run-agent-step.ts"), "utf8")).toMatch(
+      /error: input\.error,/,
+    );
+  });
+
+  it("alarms on every task the reconciler had to end, by the metric the reconciler writes", () => {
+    const ended = Object.values(alarms()).filter((a) =>
+      metricsOf(a).some((m) => m.MetricName === RECONCILER_METRIC.name),
+    );
+    expect(ended).toHaveLength(1);
+    expect(metricsOf(ended[0] as Resource)[0]).toEqual({
+      Namespace: "BackgroundAgents",
+      MetricName: RECONCILER_METRIC.name,
+      Dimensions: [{ Name: "service", Value: RECONCILER_METRIC.service }],
+    });
+    // Powertools names the `service` dimension after the service the handler gives it.
+    const source = readFileSync(join(REPO_ROOT, "functions/reconciler/handler.ts"), "utf8");
+    expect(source).toContain(`createPowertools("${RECONCILER_METRIC.service}")`);
+    expect(source).toContain(`count("${RECONCILER_METRIC.name}")`);
+  });
+
+  it("keeps the alarms on our own faults, and one dashboard", () => {
+    const ids = Object.keys(alarms());
+    for (const name of [
+      "Api5xxAlarm",
+      "ApiErrorsAlarm",
+      "RunnerStepFailuresAlarm",
+      "ReconcilerErrorsAlarm",
+      "TasksEndedByReconcilerAlarm",
+      "DeadLettersAlarm",
+      "ExecutionThrottlesAlarm",
+      "ApiThrottlesAlarm",
+      "RunnerThrottlesAlarm",
+      "ReconcilerThrottlesAlarm",
+      "TableThrottlesAlarm",
+    ]) {
+      expect(ids.filter((id) => id.startsWith(`Monitoring${name}`))).toHaveLength(1);
+    }
+    expect(ids).toHaveLength(11);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+
+  it("refuses an alarm email that is not an address (-c alarmEmail is checked in app.test.ts)", () => {
+    expect(() => new BackgroundAgentsStack(testApp(), "Bad", { stage: "b", alarmEmail: "ops@" })).toThrow(
+      /Bad: alarmEmail ops@ is not an email address/,
+    );
   });
 });
 
