@@ -1,15 +1,13 @@
-import type { Logger } from "./use-cases/task-service.js";
+import type { Logger } from "./ports.js";
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
-export interface StructuredLogger extends Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  debug(message: string, fields?: Record<string, unknown>): void;
-}
+/** The Logger port under its earlier name (the benches import it). */
+export type StructuredLogger = Logger;
 
-/** One JSON line per entry on stderr (CloudWatch reads the same lines in Lambda). */
-export function createLogger(level: LogLevel = "info", service = "bga"): StructuredLogger {
+/** The Logger port for `npm start` and the tests: one JSON line per entry on stderr. */
+export function createLogger(level: LogLevel = "info", service = "bga"): Logger {
   const min = LEVELS[level];
   const write = (lvl: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>) => {
     if (LEVELS[lvl] < min) return;

@@ -1,8 +1,7 @@
 import * as z from "zod";
-import { secretsContext } from "../adapters/dynamo/tenant-directory.js";
-import type { ApiKeyRecord, DynamoTenantStore, TenantRecord } from "../adapters/dynamo/tenant-store.js";
 import { agentConfigToJson, parseAgentConfigText as parseConfig, storedAgentConfig } from "../agent-spec.js";
 import { InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
+import { type ApiKeyRecord, secretsContext, type TenantRecord, type TenantStore } from "../ports.js";
 import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
 import { type Limits, LimitsSchema } from "../tenants.js";
 
@@ -48,7 +47,7 @@ export class TenantAdmin {
   private readonly defaultLimits: Partial<Limits>;
 
   constructor(
-    private readonly store: DynamoTenantStore,
+    private readonly store: TenantStore,
     private readonly keys: ServiceKeys,
     /** Called after every change so cached tenants are not served stale on this instance. */
     private readonly onChange: (tenantId: string) => void = () => {},

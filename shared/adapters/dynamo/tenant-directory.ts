@@ -1,7 +1,7 @@
 import { type AgentConfig, storedAgentConfig } from "../../agent-spec.js";
+import { secretsContext, type TenantStore } from "../../ports.js";
 import { ServiceKeys } from "../../security/service-secret.js";
 import type { AuthenticatedKey, Tenant, TenantDirectory } from "../../tenants.js";
-import type { DynamoTenantStore } from "./tenant-store.js";
 
 export interface TenantDirectoryOptions {
   /** The one tenant whose `${env.NAME}` and provider keys come from this process's environment: the local default tenant. Never set in the cloud. */
@@ -13,11 +13,6 @@ export interface TenantDirectoryOptions {
   now?: () => number;
 }
 
-/** Secret of a tenant as encrypted for storage: JSON of NAME → value, bound to the tenant ID. */
-export function secretsContext(tenantId: string): string {
-  return `tenant:${tenantId}`;
-}
-
 /** Tenants from DynamoDB, with a short cache so a warm Lambda does not read them on every call. */
 export class DynamoTenantDirectory implements TenantDirectory {
   private readonly tenants = new Map<string, { at: number; tenant: Promise<Tenant | null> }>();
@@ -26,7 +21,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: DynamoTenantStore,
+    private readonly store: TenantStore,
     private readonly serviceKeys: ServiceKeys,
     private readonly options: TenantDirectoryOptions = {},
   ) {

@@ -8,8 +8,11 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../domain/errors.js";
+import type { ApiKeyRecord, TenantRecord, TenantStore } from "../../ports.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
 import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
+
+export type { ApiKeyRecord, TenantRecord };
 
 /** What is stored for a tenant (its secrets live in their own, encrypted item). */
 export const TenantRecordSchema = z.object({
@@ -21,8 +24,7 @@ export const TenantRecordSchema = z.object({
   limits: LimitsSchema,
   created_at: z.string(),
   updated_at: z.string(),
-});
-export type TenantRecord = z.infer<typeof TenantRecordSchema>;
+}) satisfies z.ZodType<TenantRecord>;
 
 export const ApiKeyRecordSchema = z.object({
   key_id: z.string(),
@@ -30,8 +32,7 @@ export const ApiKeyRecordSchema = z.object({
   key_hash: z.string(),
   callers: z.array(z.string()).nullable(),
   created_at: z.string(),
-});
-export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;
+}) satisfies z.ZodType<ApiKeyRecord>;
 
 const tenantKeys = {
   profile: (id: string) => ({ pk: "TENANTS", sk: `TENANT#${id}` }),
@@ -43,7 +44,7 @@ const tenantKeys = {
 const SecretsItemSchema = z.object({ blob: z.instanceof(Uint8Array), names: z.array(z.string()) });
 
 /** Tenants, their keys and their encrypted secrets, in the service's one table. */
-export class DynamoTenantStore {
+export class DynamoTenantStore implements TenantStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,

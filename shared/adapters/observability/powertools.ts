@@ -1,7 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { StructuredLogger } from "../../logger.js";
-import type { MetricsSink } from "../../ports.js";
+import type { Logger as LoggerPort, MetricsSink } from "../../ports.js";
 
 export const METRICS_NAMESPACE = "BackgroundAgents";
 
@@ -17,8 +16,8 @@ export function createPowertools(serviceName: string) {
     count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
     bytes: (name, value) => metrics.addMetric(name, MetricUnit.Bytes, value),
   };
-  // The service's own logger interface (message + fields), over the Powertools logger.
-  const log: StructuredLogger = {
+  // The Logger port (message + fields), over the Powertools logger.
+  const log: LoggerPort = {
     debug: (m, f) => (f ? logger.debug(m, f) : logger.debug(m)),
     info: (m, f) => (f ? logger.info(m, f) : logger.info(m)),
     warn: (m, f) => (f ? logger.warn(m, f) : logger.warn(m)),
