@@ -31,6 +31,33 @@ export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
+/** Output is written only while a task runs: every flush is conditional on this status. */
+export const WRITING_STATUS: TaskStatus = "running";
+
+/**
+ * A status move as the domain defines it; the repository only persists it (one conditional
+ * write, guarded by `from`). Every status change of a task is one of these.
+ */
+export interface StatusMove {
+  to: TaskStatus;
+  /** The statuses the task may be in for the move to happen. */
+  from: readonly TaskStatus[];
+  /** The run begins: records started_at. */
+  starts: boolean;
+  /** The task ends: records ended_at and its runtime, frees its slot, starts its retention. */
+  ends: boolean;
+}
+
+/** A move to `to` from any status that allows it (stop, fail, start). */
+export function statusMove(to: TaskStatus): StatusMove {
+  return { to, from: allowedSources(to), starts: to === "running", ends: isFinished(to) };
+}
+
+/** The move that ends a running task together with its last output (a runner's final flush). */
+export function finishingMove(to: "completed" | "failed"): StatusMove {
+  return { ...statusMove(to), from: [WRITING_STATUS] };
+}
+
 export const TASK_ID_PREFIX = "agent_task_";
 /** `agent_task_` + 128 random bits, base64url (22 characters). */
 export const TaskIdSchema = z.string().regex(/^agent_task_[A-Za-z0-9_-]{22}$/, "not a task ID");

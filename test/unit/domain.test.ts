@@ -4,7 +4,9 @@ import {
   allowedSources,
   canTransition,
   FINISHED_STATUSES,
+  finishingMove,
   newTaskId,
+  statusMove,
   TASK_STATUSES,
   TaskIdSchema,
 } from "../../shared/domain/task.js";
@@ -21,6 +23,19 @@ describe("task lifecycle", () => {
     }
     expect(allowedSources("stopped")).toEqual(["pending", "running"]);
     expect(allowedSources("completed")).toEqual(["running"]);
+  });
+
+  it("a status move says where it may come from and what it records; a runner's finish only from running", () => {
+    expect(statusMove("running")).toEqual({ to: "running", from: ["pending"], starts: true, ends: false });
+    expect(statusMove("stopped")).toEqual({
+      to: "stopped",
+      from: ["pending", "running"],
+      starts: false,
+      ends: true,
+    });
+    expect(statusMove("failed").from).toEqual(["pending", "running"]);
+    expect(finishingMove("failed")).toEqual({ to: "failed", from: ["running"], starts: false, ends: true });
+    expect(statusMove("pending").from).toEqual([]);
   });
 
   it("task IDs: agent_task_ + 128 random bits, never repeated", () => {

@@ -14,11 +14,13 @@ import * as z from "zod";
 import { byteLength, type Chunk, ChunkSchema, splitUtf8 } from "../../domain/chunk.js";
 import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
 import {
-  allowedSources,
-  isFinished,
+  finishingMove,
+  type StatusMove,
+  statusMove,
   type TaskRecord,
   TaskRecordSchema,
   type TaskStatus,
+  WRITING_STATUS,
 } from "../../domain/task.js";
 import type {
   Checkpoint,
@@ -339,29 +341,37 @@ export class DynamoTaskRepository implements TaskRepository {
     return typeof res.Item?.running === "number" ? res.Item.running : 0;
   }
 
-  /** SET clauses that every finishing write shares: status, end time, runtime, index, expiry. */
-  private finishClauses(
-    to: TaskStatus,
+  /**
+   * A domain status move as an update: its condition (the task is in one of `move.from`) and
+   * what it sets. The repository decides nothing here; it only writes what the move says.
+   */
+  private moveClauses(
+    move: StatusMove,
     tenantId: string,
     now: Date,
-  ): { sets: string[]; values: Record<string, unknown> } {
-    return {
-      sets: [
-        "#status = :to",
-        "gsi2pk = :gsi2pk",
+  ): { condition: string; sets: string[]; values: Record<string, unknown> } {
+    const values: Record<string, unknown> = { ":to": move.to, ":gsi2pk": keys.byStatus(tenantId, move.to) };
+    move.from.forEach((s, i) => {
+      values[`:from${i}`] = s;
+    });
+    const sets = ["#status = :to", "gsi2pk = :gsi2pk"];
+    if (move.starts || move.ends) {
+      values[":now"] = now.toISOString();
+      values[":now_ms"] = now.getTime();
+    }
+    if (move.starts) sets.push("started_at = :now", "started_ms = :now_ms");
+    if (move.ends) {
+      // A task stopped before it started has no started_ms: its runtime is 0.
+      sets.push(
         "ended_at = :now",
-        "runtime_ms = :now_ms - started_ms",
+        "runtime_ms = :now_ms - if_not_exists(started_ms, :now_ms)",
         "expires_at = :now_s + if_not_exists(retention_s, :default_retention_s)",
-      ],
-      values: {
-        ":to": to,
-        ":gsi2pk": keys.byStatus(tenantId, to),
-        ":now": now.toISOString(),
-        ":now_ms": now.getTime(),
-        ":now_s": Math.floor(now.getTime() / 1000),
-        ":default_retention_s": this.options.retentionDays * 86_400,
-      },
-    };
+      );
+      values[":now_s"] = Math.floor(now.getTime() / 1000);
+      values[":default_retention_s"] = this.options.retentionDays * 86_400;
+    }
+    const condition = `#status IN (${move.from.map((_, i) => `:from${i}`).join(", ")})`;
+    return { condition, sets, values };
   }
 
   async transition(
@@ -370,33 +380,9 @@ export class DynamoTaskRepository implements TaskRepository {
     to: TaskStatus,
     fields: { error?: string; result?: string } = {},
   ): Promise<{ moved: true; task: TaskRecord } | { moved: false; current: TaskRecord | null }> {
-    const now = this.now();
-    const from = allowedSources(to);
+    const move = statusMove(to);
+    const { condition, sets, values } = this.moveClauses(move, tenantId, this.now());
     const names: Record<string, string> = { "#status": "status" };
-    const values: Record<string, unknown> = {};
-    from.forEach((s, i) => {
-      values[`:from${i}`] = s;
-    });
-    const condition = `#status IN (${from.map((_, i) => `:from${i}`).join(", ")})`;
-    let sets: string[];
-    if (isFinished(to)) {
-      const f = this.finishClauses(to, tenantId, now);
-      sets = f.sets;
-      Object.assign(values, f.values);
-      // A task stopped before it started has no started_ms: its runtime is 0.
-      sets = sets.map((s) =>
-        s.startsWith("runtime_ms") ? "runtime_ms = :now_ms - if_not_exists(started_ms, :now_ms)" : s,
-      );
-    } else {
-      sets = ["#status = :to", "gsi2pk = :gsi2pk"];
-      values[":to"] = to;
-      values[":gsi2pk"] = keys.byStatus(tenantId, to);
-      if (to === "running") {
-        sets.push("started_at = :now", "started_ms = :now_ms");
-        values[":now"] = now.toISOString();
-        values[":now_ms"] = now.getTime();
-      }
-    }
     if (fields.error !== undefined) {
       sets.push("#error = :error");
       names["#error"] = "error";
@@ -416,7 +402,7 @@ export class DynamoTaskRepository implements TaskRepository {
       ExpressionAttributeValues: values,
     };
     try {
-      if (isFinished(to)) {
+      if (move.ends) {
         await this.db.send(
           new TransactWriteCommand({
             TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
@@ -471,19 +457,25 @@ export class DynamoTaskRepository implements TaskRepository {
         });
       }
     }
+    // Without a finish, a flush moves no status but is guarded like one: the task must be running.
+    const move = input.finish ? finishingMove(input.finish.status) : null;
+    const guard = this.moveClauses(
+      move ?? { ...statusMove(WRITING_STATUS), from: [WRITING_STATUS] },
+      input.tenantId,
+      now,
+    );
     const names: Record<string, string> = { "#status": "status", "#usage": "usage" };
     const values: Record<string, unknown> = {
-      ":running": "running",
+      ...Object.fromEntries(Object.entries(guard.values).filter(([k]) => k.startsWith(":from"))),
       ":expected": input.expectedLastSeq,
       ":seq": seq,
       ":bytes": input.addOutputBytes,
       ":usage": input.usage,
     };
     let sets = ["last_seq = :seq", "output_bytes = output_bytes + :bytes", "#usage = :usage"];
-    if (input.finish) {
-      const f = this.finishClauses(input.finish.status, input.tenantId, now);
-      sets = sets.concat(f.sets);
-      Object.assign(values, f.values);
+    if (move && input.finish) {
+      sets = sets.concat(guard.sets);
+      Object.assign(values, guard.values);
       sets.push("#result = :result", "#error = :error");
       names["#result"] = "result";
       names["#error"] = "error";
@@ -495,7 +487,7 @@ export class DynamoTaskRepository implements TaskRepository {
         TableName: this.table,
         Key: taskKey,
         UpdateExpression: `SET ${sets.join(", ")}`,
-        ConditionExpression: "#status = :running AND last_seq = :expected",
+        ConditionExpression: `${guard.condition} AND last_seq = :expected`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       },
@@ -524,7 +516,7 @@ export class DynamoTaskRepository implements TaskRepository {
     } catch (err) {
       if (!conditionFailedAt(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);
-      if (current && current.status !== "running") {
+      if (current && current.status !== WRITING_STATUS) {
         return { ok: false, reason: "not_running", status: current.status };
       }
       return { ok: false, reason: "superseded" };
