@@ -1,22 +1,22 @@
 import "./polyfills.js";
 import { createApp } from "../functions/api/app.js";
-import { createStepHandler } from "../functions/runner/handler.js";
-import {
-  DEFAULT_RUNNER_SETTINGS,
-  type RunnerDeps,
-  type RunnerSettings,
-} from "../functions/runner/run-agent-step.js";
+import { createStepHandler } from "../functions/runner/run-agent-step.js";
 import { createLocalDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../shared/adapters/dynamo/tenant-store.js";
-import { createModelClient } from "../shared/adapters/models/model-factory.js";
+import { assertModelEndpoint, createModelClient } from "../shared/adapters/models/model-factory.js";
 import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
 import { createLogger, type StructuredLogger } from "../shared/logger.js";
 import type { Executions } from "../shared/ports.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
 import type { Limits } from "../shared/tenants.js";
+import {
+  DEFAULT_RUNNER_SETTINGS,
+  type RunnerDeps,
+  type RunnerSettings,
+} from "../shared/use-cases/run-agent.js";
 import { TaskService } from "../shared/use-cases/task-service.js";
 import { TenantAdmin } from "../shared/use-cases/tenant-admin.js";
 import { LocalExecutions } from "./local-executions.js";
@@ -90,17 +90,23 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   }
   const tenants = directory;
   const repo = new DynamoTaskRepository(doc, { tableName: options.tableName });
+  const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
+  const createModel: RunnerDeps["createModel"] =
+    options.createModel ??
+    ((spec, credentials) =>
+      createModelClient(spec, credentials, {
+        ...(options.modelMaxRetries !== undefined ? { maxRetries: options.modelMaxRetries } : {}),
+      }));
   const runnerDeps: RunnerDeps = {
     repo,
     tenants,
-    createModel:
-      options.createModel ??
-      ((spec, credentials) =>
-        createModelClient(spec, credentials, {
-          ...(options.modelMaxRetries !== undefined ? { maxRetries: options.modelMaxRetries } : {}),
-        })),
+    createModel: async (spec, credentials) => {
+      // A missing secret or a refused endpoint fails here, before any work.
+      await assertModelEndpoint(spec, credentials, allowPrivateNetwork);
+      return createModel(spec, credentials);
+    },
     settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
-    allowPrivateNetwork: options.allowPrivateNetwork ?? true,
+    allowPrivateNetwork,
     log,
     ...(options.onWriter ? { onWriter: options.onWriter } : {}),
   };

@@ -3,7 +3,7 @@ import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
-import { createModelClient } from "../../shared/adapters/models/model-factory.js";
+import { assertModelEndpoint, createModelClient } from "../../shared/adapters/models/model-factory.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
 import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
 import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
@@ -14,14 +14,9 @@ const powertools = createPowertools("bga-runner");
 
 import { ServiceKeys } from "../../shared/security/service-secret.js";
 import type { TenantDirectory } from "../../shared/tenants.js";
+import { DEFAULT_RUNNER_SETTINGS } from "../../shared/use-cases/run-agent.js";
 import { TaskService } from "../../shared/use-cases/task-service.js";
-import {
-  DEFAULT_RUNNER_SETTINGS,
-  type RunnerDeps,
-  runAgentStep,
-  StepInputSchema,
-  type StepOutput,
-} from "./run-agent-step.js";
+import { createStepHandler, type StepOutput } from "./run-agent-step.js";
 
 /** What the runner needs on AWS beyond shared/config.ts: set by infra/constructs/runner-function.ts. */
 const CloudEnvSchema = z.object({
@@ -30,11 +25,6 @@ const CloudEnvSchema = z.object({
   /** The task state machine: sub-agents with the background_agents toolset start executions of it. */
   BGA_STATE_MACHINE_ARN: z.string().startsWith("arn:").optional(),
 });
-
-/** The step handler: parse the state input, run the use case, return the state output. */
-export function createStepHandler(deps: RunnerDeps): (event: unknown) => Promise<StepOutput> {
-  return async (event) => runAgentStep(deps, StepInputSchema.parse(event));
-}
 
 /**
  * A directory built at its first use, and built again after a failed build. Recording a failed
@@ -89,7 +79,11 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   return createStepHandler({
     repo,
     tenants,
-    createModel: (spec, credentials) => createModelClient(spec, credentials),
+    createModel: async (spec, credentials) => {
+      // A missing secret or a refused endpoint fails here, before any work.
+      await assertModelEndpoint(spec, credentials, env.BGA_ALLOW_PRIVATE_NETWORK ?? false);
+      return createModelClient(spec, credentials);
+    },
     settings: { ...DEFAULT_RUNNER_SETTINGS, budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
     allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
     ...(service ? { service } : {}),

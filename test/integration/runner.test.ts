@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { INTERRUPTED_TURN_NOTICE } from "../../functions/runner/run-agent-step.js";
+import { INTERRUPTED_TURN_NOTICE } from "../../shared/use-cases/run-agent.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { type Harness, startHarness } from "../support/harness.js";
 

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
-import type { RunnerSettings } from "../../functions/runner/run-agent-step.js";
 import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
 import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import type { Limits } from "../../shared/tenants.js";
+import type { RunnerSettings } from "../../shared/use-cases/run-agent.js";
 import { FakeOpenAI } from "./fake-openai.js";
 import { testConfig } from "./test-config.js";
 

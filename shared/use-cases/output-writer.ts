@@ -1,6 +1,6 @@
-import { byteLength, headUtf8, type NewChunk } from "../../shared/domain/chunk.js";
-import type { TaskStatus, Usage } from "../../shared/domain/task.js";
-import type { Checkpoint, TaskRepository } from "../../shared/ports.js";
+import { byteLength, headUtf8, type NewChunk } from "../domain/chunk.js";
+import type { TaskStatus, Usage } from "../domain/task.js";
+import type { Checkpoint, TaskRepository } from "../ports.js";
 
 export interface OutputWriterOptions {
   tenantId: string;
