@@ -39,6 +39,9 @@ describe("DynamoDB task repository (DynamoDB Local)", () => {
     expect((await repo.transition("t1", t.id, "completed")).moved).toBe(false); // pending → completed: no
     const running = await repo.transition("t1", t.id, "running");
     expect(running.moved && running.task.started_at).toBeTruthy();
+    expect(await repo.status("t1", t.id)).toBe("running");
+    expect(await repo.status("t1", "agent_task_none")).toBeNull();
+    expect(await repo.status("t2", t.id)).toBeNull(); // another tenant's ID: as missing
     const stopped = await repo.transition("t1", t.id, "stopped");
     expect(stopped.moved && stopped.task.status).toBe("stopped");
     for (const to of ["running", "completed", "failed", "stopped"] as const) {

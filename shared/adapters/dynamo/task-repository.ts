@@ -20,6 +20,7 @@ import {
   type TaskRecord,
   TaskRecordSchema,
   type TaskStatus,
+  TaskStatusSchema,
   WRITING_STATUS,
 } from "../../domain/task.js";
 import type {
@@ -231,6 +232,19 @@ export class DynamoTaskRepository implements TaskRepository {
           items.find((i) => i.sk === "INPUT"),
         )
       : null;
+  }
+
+  async status(tenantId: string, taskId: string): Promise<TaskStatus | null> {
+    const res = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.task(tenantId, taskId),
+        ConsistentRead: true,
+        ProjectionExpression: "#status",
+        ExpressionAttributeNames: { "#status": "status" },
+      }),
+    );
+    return res.Item ? TaskStatusSchema.parse(res.Item.status) : null;
   }
 
   async getMany(tenantId: string, taskIds: string[]): Promise<Map<string, TaskRecord>> {
