@@ -1,15 +1,18 @@
 import "./polyfills.js";
 import { createApp } from "../functions/api/app.js";
 import { createStepHandler } from "../functions/runner/run-agent-step.js";
-import { createLocalDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
-import { DynamoTaskRepository } from "../shared/adapters/dynamo/task-repository.js";
-import { DynamoTenantDirectory } from "../shared/adapters/dynamo/tenant-directory.js";
-import { DynamoTenantStore } from "../shared/adapters/dynamo/tenant-store.js";
-import { assertModelEndpoint, createModelClient } from "../shared/adapters/models/model-factory.js";
+import {
+  createRunnerDeps,
+  createTaskService,
+  createTenants,
+  type DynamoConnection,
+  openTable,
+  serviceKeysFromSecret,
+} from "../shared/composition.js";
 import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
-import { createLogger, type StructuredLogger } from "../shared/logger.js";
-import type { Executions } from "../shared/ports.js";
+import { createLogger } from "../shared/logger.js";
+import type { Executions, Logger, ModelFactory } from "../shared/ports.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
 import type { Limits } from "../shared/tenants.js";
 import {
@@ -17,8 +20,6 @@ import {
   type RunnerDeps,
   type RunnerSettings,
 } from "../shared/use-cases/run-agent.js";
-import { TaskService } from "../shared/use-cases/task-service.js";
-import { TenantAdmin } from "../shared/use-cases/tenant-admin.js";
 import { LocalExecutions } from "./local-executions.js";
 
 export const VERSION = "0.1.0";
@@ -35,7 +36,17 @@ export interface DefaultTenantOptions {
 }
 
 export interface LocalRuntimeOptions {
+  /** The DynamoDB to use: DynamoDB Local, or one the user gave (BGA_DYNAMODB_ENDPOINT). */
   dynamodbEndpoint: string;
+  /**
+   * How requests to `dynamodbEndpoint` are signed: "dynamodb-local" with DynamoDB Local's fixed
+   * credentials (the embedded store, tests, benches); "default-chain" with the SDK's default
+   * credential chain in `region`, for a DynamoDB the user gave (it may be AWS itself).
+   * @default "dynamodb-local"
+   */
+  dynamodbCredentials?: "dynamodb-local" | "default-chain";
+  /** The region of a "default-chain" DynamoDB. @default "us-east-1" */
+  region?: string;
   tableName: string;
   /** The single default tenant of the local path, created or updated at start. */
   defaultTenant?: DefaultTenantOptions;
@@ -44,7 +55,7 @@ export interface LocalRuntimeOptions {
   /** Keys API-key hashes and tenant-secret encryption; default: random (nothing survives a restart). */
   serviceSecret?: Buffer;
   runner?: Partial<RunnerSettings>;
-  createModel?: RunnerDeps["createModel"];
+  createModel?: ModelFactory;
   /** Retries the model SDK makes inside a step before the state machine's own retries (default 2). */
   modelMaxRetries?: number;
   /** Milliseconds between retries of a failed step; default: the definition's own backoff. */
@@ -52,7 +63,7 @@ export interface LocalRuntimeOptions {
   ssePollMs?: number;
   sseKeepaliveMs?: number;
   waitPollMs?: number;
-  log?: StructuredLogger;
+  log?: Logger;
   /** Use these executions instead of the local state machine (e.g. real Step Functions). */
   executions?: Executions;
   onWriter?: RunnerDeps["onWriter"];
@@ -68,17 +79,19 @@ export interface LocalRuntimeOptions {
  */
 export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const log = options.log ?? createLogger("info");
-  const doc = createLocalDynamoDocumentClient(options.dynamodbEndpoint);
-  await ensureTable(doc, options.tableName);
-  const serviceKeys = new ServiceKeys(options.serviceSecret ?? ServiceKeys.generateSecret());
-  const tenantStore = new DynamoTenantStore(doc, options.tableName);
+  const connection: DynamoConnection =
+    options.dynamodbCredentials === "default-chain"
+      ? { kind: "aws", region: options.region ?? "us-east-1", endpoint: options.dynamodbEndpoint }
+      : { kind: "dynamodb-local", endpoint: options.dynamodbEndpoint };
+  const table = openTable({ connection, tableName: options.tableName });
+  await ensureTable(table.doc, options.tableName);
   const defaultTenantId = options.defaultTenant?.id ?? DEFAULT_TENANT_ID;
-  const directory = new DynamoTenantDirectory(tenantStore, serviceKeys, {
+  const { directory: tenants, admin: tenantAdmin } = createTenants(table, {
+    serviceKeys: serviceKeysFromSecret(options.serviceSecret ?? ServiceKeys.generateSecret()),
     ...(options.defaultTenant
-      ? { processEnvTenantId: defaultTenantId, env: options.defaultTenant.env ?? process.env }
+      ? { processEnvTenant: { id: defaultTenantId, env: options.defaultTenant.env ?? process.env } }
       : {}),
   });
-  const tenantAdmin = new TenantAdmin(tenantStore, serviceKeys, (id) => directory.invalidate(id));
   if (options.defaultTenant) {
     await tenantAdmin.ensureDefaultTenant(
       defaultTenantId,
@@ -88,28 +101,16 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     if (options.defaultTenant.limits)
       await tenantAdmin.patchLimits(defaultTenantId, options.defaultTenant.limits);
   }
-  const tenants = directory;
-  const repo = new DynamoTaskRepository(doc, { tableName: options.tableName });
-  const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
-  const createModel: RunnerDeps["createModel"] =
-    options.createModel ??
-    ((spec, credentials) =>
-      createModelClient(spec, credentials, {
-        ...(options.modelMaxRetries !== undefined ? { maxRetries: options.modelMaxRetries } : {}),
-      }));
-  const runnerDeps: RunnerDeps = {
-    repo,
+  const repo = table.tasks;
+  const runnerDeps: RunnerDeps = createRunnerDeps(table, {
     tenants,
-    createModel: async (spec, credentials) => {
-      // A missing secret or a refused endpoint fails here, before any work.
-      await assertModelEndpoint(spec, credentials, allowPrivateNetwork);
-      return createModel(spec, credentials);
-    },
     settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
-    allowPrivateNetwork,
+    allowPrivateNetwork: options.allowPrivateNetwork ?? true,
     log,
-    ...(options.onWriter ? { onWriter: options.onWriter } : {}),
-  };
+    createModel: options.createModel,
+    modelMaxRetries: options.modelMaxRetries,
+    onWriter: options.onWriter,
+  });
   const stepHandler = createStepHandler(runnerDeps);
   const local = new LocalExecutions({
     handler: stepHandler,
@@ -120,7 +121,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     },
   });
   const executions = options.executions ?? local;
-  const service = new TaskService(repo, executions, log, { waitPollMs: options.waitPollMs ?? 250 });
+  const service = createTaskService(table, { executions, log, waitPollMs: options.waitPollMs ?? 250 });
   // The step needs the use cases for nested dispatch; they need the executions that run the step.
   runnerDeps.service = service;
   const app = createApp({

@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { createStepFunctionsClient, SfnExecutions } from "../shared/adapters/sfn/sfn-executions.js";
 import { parseAgentConfigText } from "../shared/agent-spec.js";
+import { stepFunctionsExecutions } from "../shared/composition.js";
 import { ConfigError, loadEnv } from "../shared/config.js";
 import { readConfigSource } from "../shared/default-tenant.js";
 import { InvalidConfigError } from "../shared/domain/errors.js";
@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   const endpoint = env.BGA_DYNAMODB_ENDPOINT ?? (dynamo as EmbeddedDynamo).endpoint;
   const runtime = await createLocalRuntime({
     dynamodbEndpoint: endpoint,
+    // Only the embedded DynamoDB Local takes fixed local credentials; the user's own DynamoDB
+    // (BGA_DYNAMODB_ENDPOINT, possibly AWS) is signed with the SDK's default credential chain.
+    dynamodbCredentials: dynamo ? "dynamodb-local" : "default-chain",
+    region: env.AWS_REGION,
     tableName: env.BGA_TABLE_NAME,
     defaultTenant: { config: configYaml, apiKey: key },
     serviceSecret: serviceSecret(env.BGA_DATA_DIR),
@@ -59,10 +63,10 @@ async function main(): Promise<void> {
     runner: { budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
     ...(env.BGA_STATE_MACHINE_ARN
       ? {
-          executions: new SfnExecutions(
-            createStepFunctionsClient({ region: env.AWS_REGION }),
-            env.BGA_STATE_MACHINE_ARN,
-          ),
+          executions: stepFunctionsExecutions({
+            region: env.AWS_REGION,
+            stateMachineArn: env.BGA_STATE_MACHINE_ARN,
+          }),
         }
       : {}),
   });

@@ -2,24 +2,22 @@ import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
-import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
-import { DynamoTenantDirectory } from "../../shared/adapters/dynamo/tenant-directory.js";
-import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
-import { LambdaExtensionSecrets } from "../../shared/adapters/secrets/lambda-extension-secrets.js";
-import { createStepFunctionsClient, SfnExecutions } from "../../shared/adapters/sfn/sfn-executions.js";
+import {
+  createTaskService,
+  createTenants,
+  lambdaSecrets,
+  serviceKeysFromSecret,
+  stepFunctionsExecutions,
+  tableFromEnv,
+} from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
+import { LimitsPatchSchema } from "../../shared/tenants.js";
+import { createApp } from "./app.js";
+import { errorResponse } from "./errors.js";
 
 /** Logger and metrics: once per cold start. */
 const powertools = createPowertools("bga-api");
-
-import { ServiceKeys } from "../../shared/security/service-secret.js";
-import { LimitsPatchSchema } from "../../shared/tenants.js";
-import { TaskService } from "../../shared/use-cases/task-service.js";
-import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
-import { createApp } from "./app.js";
-import { errorResponse } from "./errors.js";
 
 /** JSON text, parsed; text that is not JSON is an issue like any other. */
 const JsonText = z.string().transform((text, ctx): unknown => {
@@ -52,14 +50,10 @@ const MIN_ADMIN_TOKEN_LENGTH = 16;
 async function buildApp() {
   const env = loadEnv();
   const parsed = CloudEnvSchema.safeParse(process.env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new ConfigError(`invalid environment:\n${lines.join("\n")}`);
-  }
+  if (!parsed.success) throw new ConfigError(`invalid environment:\n${z.prettifyError(parsed.error)}`);
   const cloud = parsed.data;
   const log = powertools.log;
-  // The session token and the extension's port, from the environment Lambda and the layer set.
-  const secrets = LambdaExtensionSecrets.fromEnv();
+  const secrets = lambdaSecrets();
   const [adminToken, serviceSecret] = await Promise.all([
     secrets.getSecretString(cloud.BGA_ADMIN_TOKEN_SECRET_ARN),
     secrets.getSecretString(cloud.BGA_SERVICE_SECRET_ARN),
@@ -69,26 +63,26 @@ async function buildApp() {
       `the admin token (${cloud.BGA_ADMIN_TOKEN_SECRET_ARN}) must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
     );
   }
-  // The generated value is 64 letters and digits; ServiceKeys refuses fewer than 32 bytes.
-  const serviceKeys = new ServiceKeys(Buffer.from(serviceSecret, "utf8"));
-
-  const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
-  const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
-  const store = new DynamoTenantStore(doc, env.BGA_TABLE_NAME);
-  // No processEnvTenantId: in the cloud nothing resolves from the server's environment (SPEC §6).
-  const directory = new DynamoTenantDirectory(store, serviceKeys);
-  const tenantAdmin = new TenantAdmin(store, serviceKeys, (id) => directory.invalidate(id), {
+  const table = tableFromEnv(env);
+  // No processEnvTenant: in the cloud nothing resolves from the server's environment (SPEC §6).
+  // The generated service secret is 64 letters and digits.
+  const tenants = createTenants(table, {
+    serviceKeys: serviceKeysFromSecret(serviceSecret),
     defaultLimits: cloud.BGA_DEFAULT_LIMITS,
   });
-  const executions = new SfnExecutions(
-    createStepFunctionsClient({ region: env.AWS_REGION }),
-    cloud.BGA_STATE_MACHINE_ARN,
-  );
-  const service = new TaskService(repo, executions, log, { waitPollMs: 1000, metrics: powertools.sink });
+  const service = createTaskService(table, {
+    executions: stepFunctionsExecutions({
+      region: env.AWS_REGION,
+      stateMachineArn: cloud.BGA_STATE_MACHINE_ARN,
+    }),
+    log,
+    metrics: powertools.sink,
+    waitPollMs: 1000,
+  });
   return createApp({
     service,
-    tenants: directory,
-    admin: { service: tenantAdmin, token: adminToken },
+    tenants: tenants.directory,
+    admin: { service: tenants.admin, token: adminToken },
     log,
     ssePollMs: 1000,
     version: packageJson.version,

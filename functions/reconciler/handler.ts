@@ -1,10 +1,9 @@
-import { createDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
-import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
+import { tableFromEnv } from "../../shared/composition.js";
 import { loadEnv } from "../../shared/config.js";
 import { type ReconcileOutcome, reconcileExecution } from "./reconcile.js";
 
-/** Logger, metrics and tracer: once per cold start. */
+/** Logger and metrics: once per cold start. */
 const powertools = createPowertools("bga-reconciler");
 
 let cached: ((event: unknown) => Promise<ReconcileOutcome>) | undefined;
@@ -16,12 +15,9 @@ let cached: ((event: unknown) => Promise<ReconcileOutcome>) | undefined;
  */
 export async function handler(event: unknown): Promise<ReconcileOutcome> {
   if (!cached) {
-    const env = loadEnv();
+    const { tasks } = tableFromEnv(loadEnv());
     const log = powertools.log;
-    // `fetch` underneath: the tracer traces each request as a subsegment named after the host.
-    const doc = createDynamoDocumentClient({ region: env.AWS_REGION, endpoint: env.BGA_DYNAMODB_ENDPOINT });
-    const repo = new DynamoTaskRepository(doc, { tableName: env.BGA_TABLE_NAME });
-    cached = (e) => reconcileExecution({ repo, log }, e);
+    cached = (e) => reconcileExecution({ repo: tasks, log }, e);
   }
   try {
     const outcome = await cached(event);
