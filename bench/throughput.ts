@@ -26,11 +26,13 @@ interface Admission {
   statuses: Map<number, number>;
   /** From the first POST to the last 201 answered, ms. */
   lastAdmittedMs: number;
+  /** How long each batch took to be answered, ms. */
+  batchMs: number[];
 }
 
 /** POSTs RUNS tasks, BATCH at a time (the next batch once the last one has been answered). */
 async function submitAll(bench: BenchRuntime, t0: number): Promise<Admission> {
-  const admission: Admission = { ids: [], statuses: new Map(), lastAdmittedMs: Number.NaN };
+  const admission: Admission = { ids: [], statuses: new Map(), lastAdmittedMs: Number.NaN, batchMs: [] };
   const post = async (n: number) => {
     const res = await bench.request("POST", "/v1/tasks", { agent: "worker", task: `throughput ${n}` });
     admission.statuses.set(res.status, (admission.statuses.get(res.status) ?? 0) + 1);
@@ -38,8 +40,11 @@ async function submitAll(bench: BenchRuntime, t0: number): Promise<Admission> {
     admission.ids.push(await taskId(res));
     admission.lastAdmittedMs = nowMs() - t0;
   };
-  for (let sent = 0; sent < RUNS; sent += BATCH)
+  for (let sent = 0; sent < RUNS; sent += BATCH) {
+    const started = nowMs();
     await Promise.all(Array.from({ length: Math.min(BATCH, RUNS - sent) }, (_, i) => post(sent + i)));
+    admission.batchMs.push(nowMs() - started);
+  }
   return admission;
 }
 
@@ -108,6 +113,8 @@ export async function benchThroughput(dynamodbEndpoint: string): Promise<Summary
       ],
     ];
     printTable(["figure", "measured", "target", "result"], rows);
+    const batches = admission.batchMs.map((ms) => (ms / 1000).toFixed(1)).join(" ");
+    console.log(`each batch of ${BATCH} POSTs answered in (s): ${batches}`);
     console.log(`(model requests served: ${bench.fake.requests.length}; times from the first POST)`);
     return rows.map(([figure, measured, target, result]) => ({
       bench: `throughput: ${figure}`,
