@@ -171,12 +171,13 @@ export interface RunnerDepsSettings {
 /** What the runner step needs. Every model endpoint is checked before its client is built. */
 export function createRunnerDeps(table: Table, settings: RunnerDepsSettings): RunnerDeps {
   const { allowPrivateNetwork, modelMaxRetries } = settings;
+  // The model SDKs' requests go through the network guard unless private networks are allowed.
+  const modelOptions = {
+    allowPrivateNetwork,
+    ...(modelMaxRetries !== undefined ? { maxRetries: modelMaxRetries } : {}),
+  };
   const build: ModelFactory =
-    settings.createModel ??
-    ((spec, credentials) =>
-      createModelClient(spec, credentials, {
-        ...(modelMaxRetries !== undefined ? { maxRetries: modelMaxRetries } : {}),
-      }));
+    settings.createModel ?? ((spec, credentials) => createModelClient(spec, credentials, modelOptions));
   return {
     repo: table.tasks,
     tenants: settings.tenants,
