@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { streamHandle } from "hono/aws-lambda";
+import { type LambdaContext, streamHandle } from "hono/aws-lambda";
 import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
 import { createPowertools } from "../../shared/adapters/observability/powertools.js";
@@ -101,19 +101,23 @@ function app(): Promise<ApiApp> {
   return built;
 }
 
+/** What hono/aws-lambda's streamHandle passes as the env of each request. */
+interface LambdaBindings {
+  /** The invocation's Lambda context (absent outside Lambda). */
+  context?: LambdaContext;
+}
+
 const startupLog = powertools.log;
-const entry = new Hono();
+const entry = new Hono<{ Bindings: LambdaBindings }>();
 entry.onError((err, c) => {
   startupLog.error("the API could not start", { error: String(err) });
   return errorResponse(c, 503, "unavailable", "the service is starting or misconfigured; try again shortly");
 });
-entry.all("*", async (c) => {
-  try {
-    return await (await app()).fetch(c.req.raw, c.env);
-  } finally {
-    powertools.flush(); // this request's metrics (an SSE stream's are counted when it starts)
-  }
-});
+// Each request is one invocation: its request ID on the log lines, its metrics published when
+// the response starts (an SSE stream's are counted when it starts).
+entry.all("*", (c) =>
+  powertools.invocation(c.env.context, async () => (await app()).fetch(c.req.raw, c.env)),
+);
 
 /** Lambda entry point, streamed (SSE) over a Function URL with invoke mode RESPONSE_STREAM. */
 export const handler = streamHandle(entry);

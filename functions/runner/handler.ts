@@ -1,5 +1,8 @@
 import * as z from "zod";
-import { createPowertools } from "../../shared/adapters/observability/powertools.js";
+import {
+  createPowertools,
+  type LambdaInvocationContext,
+} from "../../shared/adapters/observability/powertools.js";
 import {
   createRunnerDeps,
   createTaskService,
@@ -66,11 +69,9 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
 let cached: ((event: unknown) => Promise<StepOutput>) | undefined;
 
 /** Lambda entry point. Configuration is read and checked once per cold start. */
-export async function handler(event: unknown): Promise<StepOutput> {
-  cached ??= buildStepHandler();
-  try {
-    return await cached(event);
-  } finally {
-    powertools.flush();
-  }
+export async function handler(event: unknown, context?: LambdaInvocationContext): Promise<StepOutput> {
+  return powertools.invocation(context, async () => {
+    cached ??= buildStepHandler();
+    return cached(event);
+  });
 }

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
@@ -17,7 +17,8 @@ import { FakeOpenAI } from "../support/fake-openai.js";
 
 // The Lambda entry points of the API and the runner, wired as on AWS: the environment the CDK
 // constructs set, the secrets through a stand-in for the Parameters and Secrets extension, the
-// table in DynamoDB Local. Only Step Functions is absent (the runner step is invoked directly).
+// table in DynamoDB Local. Step Functions is a stand-in that knows no state machine (the runner
+// step is invoked directly).
 
 const ADMIN_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bga-admin-AbCdEf";
 const SERVICE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bga-service-GhIjKl";
@@ -27,9 +28,35 @@ const tableName = `bga-test-${randomUUID()}`;
 
 type Invoke = (event: unknown, stream: PassThrough, context: unknown) => Promise<void>;
 let api: Invoke;
-let runner: (event: unknown) => Promise<unknown>;
+let runner: (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 let extension: Server;
+let stepFunctions: Server;
 let fake: FakeOpenAI;
+
+/** What Lambda passes as the context of an invocation. */
+function lambdaContext(functionName: string, awsRequestId: string) {
+  return {
+    awsRequestId,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    getRemainingTimeInMillis: () => 60_000,
+  };
+}
+let invocations = 0;
+const nextRequestId = () => `req-${++invocations}`;
+
+/** Every line the functions write (Lambda sends stdout and stderr to CloudWatch Logs). */
+const output: string[] = [];
+/** The JSON lines of the output: log entries and EMF metric documents. */
+function jsonLines(): Record<string, unknown>[] {
+  return output
+    .join("")
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 beforeAll(async () => {
   const endpoint = inject("dynamodbEndpoint");
@@ -46,6 +73,14 @@ beforeAll(async () => {
   });
   extension.listen(0, "127.0.0.1");
   await once(extension, "listening");
+  // Step Functions' JSON protocol: every StartExecution is refused as for a missing state machine.
+  stepFunctions = createServer((_req, res) => {
+    res
+      .writeHead(400, { "content-type": "application/x-amz-json-1.0" })
+      .end(JSON.stringify({ __type: "StateMachineDoesNotExist", message: "State Machine Does Not Exist" }));
+  });
+  stepFunctions.listen(0, "127.0.0.1");
+  await once(stepFunctions, "listening");
   Object.assign(process.env, {
     BGA_TABLE_NAME: tableName,
     BGA_DYNAMODB_ENDPOINT: endpoint,
@@ -56,11 +91,14 @@ beforeAll(async () => {
     BGA_DEFAULT_LIMITS: JSON.stringify({ max_running_tasks: 7, retention_days: 14 }),
     BGA_ALLOW_PRIVATE_NETWORK: "true", // the fake model is on loopback
     BGA_LOG_LEVEL: "silent",
+    // What Lambda sets for an on-demand instance: Powertools counts its first invocation a cold start.
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
     // What Lambda sets from the function's role (the SDK's default chain reads them first).
     AWS_ACCESS_KEY_ID: "ASIAEXAMPLE",
     AWS_SECRET_ACCESS_KEY: "secret",
     AWS_SESSION_TOKEN: "session-token",
     PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((extension.address() as AddressInfo).port),
+    AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${(stepFunctions.address() as AddressInfo).port}`,
     // Must never reach a tenant's model call: tenants' keys come from their own secrets.
     OPENAI_API_KEY: "sk-from-the-function-environment",
   });
@@ -73,18 +111,35 @@ beforeAll(async () => {
       },
     },
   });
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    vi.spyOn(stream, "write").mockImplementation((chunk: unknown, ...rest: unknown[]) => {
+      output.push(String(chunk));
+      return write(chunk, ...rest);
+    });
+  }
   // Loaded only now, as Lambda loads a bundle: nothing from the test's own imports first.
   api = (await import("../../functions/api/handler.js")).handler as unknown as Invoke;
   runner = (await import("../../functions/runner/handler.js")).handler;
 });
 
 afterAll(async () => {
+  vi.restoreAllMocks();
   extension.closeAllConnections();
   await new Promise((resolve) => extension.close(resolve));
+  stepFunctions.closeAllConnections();
+  await new Promise((resolve) => stepFunctions.close(resolve));
   await fake.close();
 });
 
-async function call(method: string, path: string, token?: string, body?: unknown, raw = false) {
+async function call(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  raw = false,
+  requestId = nextRequestId(),
+) {
   const stream = new PassThrough() as PassThrough & {
     meta?: { statusCode: number; headers?: Record<string, string> };
   };
@@ -110,7 +165,7 @@ async function call(method: string, path: string, token?: string, body?: unknown
       isBase64Encoded: false,
     },
     stream,
-    {},
+    lambdaContext("bga-api", requestId),
   );
   // A streamed body (SSE) may still be flowing when the handler's promise settles.
   if (!stream.writableFinished) await once(stream, "finish");
@@ -166,9 +221,12 @@ describe("the cloud handlers", () => {
     const { task } = await service.run({ tenant, caller: "root", agent: "worker", task: "say hi" });
 
     fake.enqueue({ text: "hi" });
-    await expect(runner({ action: "run", tenant_id: "acme", task_id: task.id })).resolves.toMatchObject({
-      done: true,
-    });
+    await expect(
+      runner(
+        { action: "run", tenant_id: "acme", task_id: task.id },
+        lambdaContext("bga-runner", nextRequestId()),
+      ),
+    ).resolves.toMatchObject({ done: true });
     expect(await repo.get("acme", task.id, true)).toMatchObject({ status: "completed", result: "hi" });
     expect(fake.requests.at(-1)?.headers.authorization).toBe("Bearer sk-acme-own-key");
     lastTaskId = task.id;
@@ -182,6 +240,45 @@ describe("the cloud handlers", () => {
     expect(res.text).toMatch(
       /event: chunk\ndata: \{"seq":1,"kind":"text","text":"hi","at":"[^"]+"\}\nid: 1\n\n$/,
     );
+  });
+
+  it("put the invocation's request ID on every log line, and count one cold start per function", async () => {
+    // The API logs the refused StartExecution (the task is marked failed), tagged with its request.
+    const refused = await call(
+      "POST",
+      "/v1/tasks",
+      apiKey,
+      { agent: "worker", task: "hi" },
+      false,
+      "req-api-start",
+    );
+    expect(refused.status).toBe(503);
+    // The runner logs a step the state machine gave up on, tagged with its own request.
+    await runner(
+      { action: "fail", tenant_id: "acme", task_id: lastTaskId, error: "States.Timeout" },
+      lambdaContext("bga-runner", "req-runner-fail"),
+    );
+    const lines = jsonLines();
+    expect(lines.find((l) => l.message === "execution start failed")).toMatchObject({
+      service: "bga-api",
+      function_request_id: "req-api-start",
+      function_name: "bga-api",
+    });
+    expect(lines.find((l) => l.message === "runner step failed for good")).toMatchObject({
+      service: "bga-runner",
+      function_request_id: "req-runner-fail",
+      error: "States.Timeout",
+    });
+    // Each function was invoked more than once; its ColdStart metric was written once (EMF).
+    const coldStarts = (service: string) =>
+      lines.filter((l) => l.service === service && "ColdStart" in l && "_aws" in l);
+    expect(invocations).toBeGreaterThan(2);
+    expect(coldStarts("bga-api")).toEqual([
+      expect.objectContaining({ ColdStart: 1, function_name: "bga-api" }),
+    ]);
+    expect(coldStarts("bga-runner")).toEqual([
+      expect.objectContaining({ ColdStart: 1, function_name: "bga-runner" }),
+    ]);
   });
 });
 

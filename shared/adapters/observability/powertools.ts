@@ -4,6 +4,15 @@ import type { Logger as LoggerPort, MetricsSink } from "../../ports.js";
 
 export const METRICS_NAMESPACE = "BackgroundAgents";
 
+/** What the logs and the cold-start metric take from a Lambda invocation's context. */
+export interface LambdaInvocationContext {
+  readonly awsRequestId: string;
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string | number;
+}
+
 /**
  * Powertools for AWS Lambda in one place: a JSON logger and CloudWatch metrics in EMF. Made once
  * per cold start. No tracer: traces come from Lambda's and Step Functions' own active tracing
@@ -28,7 +37,20 @@ export function createPowertools(serviceName: string) {
     log,
     metrics,
     sink,
-    /** Writes the metrics of this invocation (call once per invocation). */
-    flush: () => metrics.publishStoredMetrics(),
+    /**
+     * Runs one invocation as Powertools' `injectLambdaContext` and `logMetrics` (with
+     * `captureColdStartMetric`) do for handlers without middy or decorators: the invocation's
+     * context (request ID, function, cold start) on every log line, a ColdStart metric on the
+     * first invocation, and the invocation's metrics published when it ends, even on an error.
+     */
+    async invocation<T>(context: LambdaInvocationContext | undefined, run: () => Promise<T>): Promise<T> {
+      if (context) logger.addContext(context);
+      metrics.captureColdStartMetric(context?.functionName);
+      try {
+        return await run();
+      } finally {
+        metrics.publishStoredMetrics();
+      }
+    },
   };
 }
