@@ -3,7 +3,6 @@ import { createDynamoDocumentClient, createLocalDynamoDocumentClient } from "./a
 import { DynamoTaskRepository } from "./adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "./adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "./adapters/dynamo/tenant-store.js";
-import { assertModelEndpoint, createModelClient } from "./adapters/models/model-factory.js";
 import { LambdaExtensionSecrets } from "./adapters/secrets/lambda-extension-secrets.js";
 import { createStepFunctionsClient, SfnExecutions } from "./adapters/sfn/sfn-executions.js";
 import type { Env } from "./config.js";
@@ -20,8 +19,9 @@ import { TenantAdmin } from "./use-cases/tenant-admin.js";
  * Each entry point calls these with its own settings: the API, runner and reconciler handlers
  * (functions/*\/handler.ts) and `npm start` and the tests (local/runtime.ts).
  *
- * Only what every entry point may load at a cold start is imported here: the model SDKs, the MCP
- * SDK and the YAML parser load on first use, and the local state machine stays in local/.
+ * Only what every entry point may load at a cold start is imported here: the model factory (with
+ * the provider SDKs and the network guard behind it) loads with the first model a step builds,
+ * the MCP SDK and the YAML parser on their first use, and the local state machine stays in local/.
  */
 
 /** How the process reaches its DynamoDB. */
@@ -168,6 +168,9 @@ export interface RunnerDepsSettings {
   readonly onWriter?: RunnerDeps["onWriter"];
 }
 
+/** The model factory, loaded on first use: the API and the reconciler never load it. */
+const modelFactory = () => import("./adapters/models/model-factory.js");
+
 /** What the runner step needs. Every model endpoint is checked before its client is built. */
 export function createRunnerDeps(table: Table, settings: RunnerDepsSettings): RunnerDeps {
   const { allowPrivateNetwork, modelMaxRetries } = settings;
@@ -177,13 +180,14 @@ export function createRunnerDeps(table: Table, settings: RunnerDepsSettings): Ru
     ...(modelMaxRetries !== undefined ? { maxRetries: modelMaxRetries } : {}),
   };
   const build: ModelFactory =
-    settings.createModel ?? ((spec, credentials) => createModelClient(spec, credentials, modelOptions));
+    settings.createModel ??
+    (async (spec, credentials) => (await modelFactory()).createModelClient(spec, credentials, modelOptions));
   return {
     repo: table.tasks,
     tenants: settings.tenants,
     createModel: async (spec, credentials) => {
       // A missing secret or a refused endpoint fails here, before any work.
-      await assertModelEndpoint(spec, credentials, allowPrivateNetwork);
+      await (await modelFactory()).assertModelEndpoint(spec, credentials, allowPrivateNetwork);
       return build(spec, credentials);
     },
     settings: settings.settings,
