@@ -1,10 +1,16 @@
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { PermanentError, TransientError } from "../domain/errors.js";
 import { resolveEnvRefs } from "../env-refs.js";
 import type { ToolDefinitionForModel } from "../ports.js";
-import { assertPublicUrl, guardedFetch, PrivateNetworkRefusedError } from "../security/network-guard.js";
+import {
+  assertPublicUrl,
+  guardedFetch,
+  PrivateNetworkRefusedError,
+  redactUrl,
+} from "../security/network-guard.js";
 import type { ToolResult } from "./registry.js";
 
 export interface McpRemote {
@@ -40,7 +46,10 @@ export async function openMcpToolset(options: McpToolsetOptions): Promise<OpenMc
     Object.entries(options.remote.headers ?? {}).map(([k, v]) => [k, resolveEnvRefs(v, options.secrets)]),
   );
   await assertPublicUrl(url, options.allowPrivateNetwork);
-  const transportOptions = { requestInit: { headers }, fetch: guardedFetch(options.allowPrivateNetwork) };
+  const transportOptions = {
+    requestInit: { headers },
+    fetch: guardedFetch({ allowPrivate: options.allowPrivateNetwork, redirect: "follow" }),
+  };
   const transport =
     options.remote.transport_type === "sse"
       ? new SSEClientTransport(new URL(url), transportOptions)
@@ -53,11 +62,15 @@ export async function openMcpToolset(options: McpToolsetOptions): Promise<OpenMc
   } catch (err) {
     await client.close().catch(() => {});
     if (err instanceof PrivateNetworkRefusedError) throw err;
-    const cause = err instanceof Error ? err.message : String(err);
-    if (/\b(401|403)\b/.test(cause)) {
-      throw new PermanentError(`MCP server ${url} refused the connection: ${cause}`, { cause: err });
+    // The URL may carry a secret (`?token=${env.S1}`): errors show it without query or user info.
+    const shown = redactUrl(url);
+    const cause = (err instanceof Error ? err.message : String(err)).replaceAll(url, shown);
+    // The SDK's transport errors carry the HTTP status as `code`; credentials refused are final.
+    const status = (err as { code?: unknown }).code;
+    if (status === 401 || status === 403 || err instanceof UnauthorizedError) {
+      throw new PermanentError(`MCP server ${shown} refused the connection: ${cause}`);
     }
-    throw new TransientError(`MCP server ${url} could not be reached: ${cause}`, { cause: err });
+    throw new TransientError(`MCP server ${shown} could not be reached: ${cause}`);
   }
   const wanted = options.tools ? new Set(options.tools) : null;
   const tools = listed.tools.filter((t) => !wanted || wanted.has(t.name));

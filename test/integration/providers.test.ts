@@ -266,7 +266,7 @@ describe("provider anthropic (Messages API)", () => {
     const model = await createModelClient(
       { provider: "anthropic", model: "claude-haiku-4-5", base_url: anthropic.url },
       { get: (name) => (name === "ANTHROPIC_API_KEY" ? TENANT_ANTHROPIC_KEY : undefined) },
-      { maxRetries: 2 },
+      { maxRetries: 2, allowPrivateNetwork: true }, // the fake is on loopback
     );
     anthropic.enqueue(
       { status: 529, retryAfterMs: 10 },

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createLocalRuntime } from "../../local/runtime.js";
+import { PermanentError } from "../../shared/domain/errors.js";
 import { isFinished, type Task } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import { callTool } from "../../shared/tools/call-tool.js";
@@ -140,6 +141,20 @@ describe("mcp toolset (a real MCP server on loopback)", () => {
     const allowed = await openMcpToolset({ ...opts, allowPrivateNetwork: true });
     expect(allowed.definitions.map((d) => d.name).sort()).toEqual(["add", "boom", "fail"]);
     await allowed.close();
+  });
+
+  it("a refused MCP credential fails at once (not retried), and a secret in the URL never shows in the error", async () => {
+    const secrets = { get: (n: string) => (n === "S1" ? "sup3r-secret-in-url" : undefined) };
+    const remote = { url: `${mcp.url}?token=\${env.S1}`, headers: { Authorization: "Bearer wrong" } };
+    const err = await openMcpToolset({ remote, secrets, timeoutMs: 5000, allowPrivateNetwork: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(String(err)).toMatch(
+      /^PermanentError: MCP server http:\/\/127\.0\.0\.1:\d+\/mcp refused the connection/,
+    );
+    expect(String(err)).not.toContain("sup3r-secret-in-url");
+    expect(String(err)).not.toContain("token=");
   });
 
   it("in the cloud (private networks refused) a model or MCP URL on a private address fails the task", async () => {

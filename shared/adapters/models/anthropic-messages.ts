@@ -37,6 +37,14 @@ export interface AnthropicMessagesOptions {
   /** Retries the SDK makes itself (with backoff) before the step gives the error to the state machine. */
   maxRetries?: number;
   timeoutMs?: number;
+  /** The fetch every request goes through (the network guard); default the platform's. */
+  fetch?: typeof fetch;
+  /**
+   * Headers set on every request. The SDK also adds those of its *_CUSTOM_HEADERS variable from
+   * this process's environment: the factory sets each of those names here (to null, which
+   * removes it, unless the tenant's own credentials give it).
+   */
+  defaultHeaders?: Record<string, string | null>;
 }
 
 /** What the Messages API takes from our provider-neutral conversation. */
@@ -146,7 +154,11 @@ export class AnthropicMessagesModel implements ModelClient {
     this.client = apiKey
       ? new Anthropic({
           apiKey,
+          // Never ANTHROPIC_AUTH_TOKEN from this process's environment (a bearer token it would add).
+          authToken: null,
           baseURL: options.baseURL ?? DEFAULT_BASE_URL,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.defaultHeaders ? { defaultHeaders: options.defaultHeaders } : {}),
           maxRetries: options.maxRetries ?? 2,
           timeout: options.timeoutMs ?? 120_000,
         })

@@ -15,6 +15,17 @@ export interface OpenAIChatOptions {
   /** Retries the SDK makes itself (with backoff) before the step gives the error to the state machine. */
   maxRetries?: number;
   timeoutMs?: number;
+  /** OpenAI-Organization / OpenAI-Project: given explicitly, never from this process's environment. */
+  organization?: string | null;
+  project?: string | null;
+  /** The fetch every request goes through (the network guard); default the platform's. */
+  fetch?: typeof fetch;
+  /**
+   * Headers set on every request. The SDK also adds those of its *_CUSTOM_HEADERS variable from
+   * this process's environment: the factory sets each of those names here (to null, which
+   * removes it, unless the tenant's own credentials give it).
+   */
+  defaultHeaders?: Record<string, string | null>;
 }
 
 /**
@@ -30,7 +41,12 @@ export class OpenAIChatModel implements ModelClient {
     this.client = apiKey
       ? new OpenAI({
           apiKey,
-          baseURL: options.baseURL,
+          // Everything explicit, so nothing of this process's environment reaches a tenant's endpoint.
+          baseURL: options.baseURL ?? "https://api.openai.com/v1",
+          organization: options.organization ?? null,
+          project: options.project ?? null,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.defaultHeaders ? { defaultHeaders: options.defaultHeaders } : {}),
           maxRetries: options.maxRetries ?? 2,
           timeout: options.timeoutMs ?? 120_000,
         })
