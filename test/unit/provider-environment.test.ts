@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AnthropicMessagesModel } from "../../shared/adapters/models/anthropic-messages.js";
 import {
   assertModelEndpoint,
   createModelClient,
   type ProviderCredentials,
 } from "../../shared/adapters/models/model-factory.js";
+import { OpenAIChatModel } from "../../shared/adapters/models/openai-chat.js";
+import { guardedFetch } from "../../shared/security/network-guard.js";
 import { FakeAnthropic } from "../support/fake-anthropic.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 
@@ -112,5 +115,42 @@ describe("a Bedrock base_url", () => {
       const err = await check(url).catch((e: unknown) => e);
       expect(String(err), url).not.toMatch(/must be an https Bedrock runtime endpoint/);
     }
+  });
+});
+
+describe("model SDKs over the guarded fetch (undici's fetch and the checking dispatcher)", () => {
+  // The policy here allows the fakes' loopback address, as the default one allows public ones.
+  const fetch = guardedFetch({ allowPrivate: false, redirect: "manual", allowed: (a) => a === "127.0.0.1" });
+
+  it("streams an OpenAI turn", async () => {
+    openai.enqueue({ text: ["guarded ", "stream"] });
+    const model = new OpenAIChatModel({
+      model: "m",
+      apiKey: "k",
+      baseURL: `${openai.url}/v1`,
+      fetch,
+      maxRetries: 0,
+    });
+    const deltas: string[] = [];
+    const result = await model.turn({
+      ...turn,
+      onText: (d) => deltas.push(d),
+      signal: new AbortController().signal,
+    });
+    expect(result.text).toBe("guarded stream");
+    expect(deltas).toEqual(["guarded ", "stream"]);
+  });
+
+  it("streams an Anthropic turn", async () => {
+    anthropic.enqueue({ text: ["guarded ", "stream"] });
+    const model = new AnthropicMessagesModel({
+      model: "m",
+      apiKey: "k",
+      baseURL: anthropic.url,
+      fetch,
+      maxRetries: 0,
+    });
+    const result = await model.turn({ ...turn, signal: new AbortController().signal });
+    expect(result.text).toBe("guarded stream");
   });
 });
