@@ -132,6 +132,10 @@ async function startServer(): Promise<ChildProcess> {
       BGA_ADMIN_TOKEN: ADMIN_TOKEN,
       BGA_DATA_DIR: join(dir, "data"),
       BGA_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+      // A DynamoDB the user gives is signed with the SDK's default credential chain (this
+      // environment first); DynamoDB Local takes any key.
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
       BGA_TABLE_NAME: `bga-cli-${randomUUID()}`,
       BGA_LOG_LEVEL: "warn",
     },

@@ -84,6 +84,10 @@ beforeAll(async () => {
     BGA_API_KEY: KEY,
     BGA_DATA_DIR: join(dir, "data"),
     BGA_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+    // A DynamoDB the user gives is signed with the SDK's default credential chain (this
+    // environment first); DynamoDB Local takes any key.
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
     BGA_TABLE_NAME: `bga-e2e-${randomUUID()}`,
     BGA_LOG_LEVEL: "warn",
   };
