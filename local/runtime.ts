@@ -1,5 +1,6 @@
 import "./polyfills.js";
 import { createApp } from "../functions/api/app.js";
+import { LOOPBACK_HOSTS, type OriginPolicy } from "../functions/api/origin-guard.js";
 import { createStepHandler } from "../functions/runner/run-agent-step.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
 import {
@@ -71,6 +72,8 @@ export interface LocalRuntimeOptions {
   stateMachineDocument?: Record<string, unknown>;
   /** Whether remote MCP servers may be on loopback/private addresses (default true locally). */
   allowPrivateNetwork?: boolean;
+  /** Hosts and browser origins accepted. @default the loopback names, no other origin */
+  originPolicy?: OriginPolicy;
 }
 
 /**
@@ -132,6 +135,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     ssePollMs: options.ssePollMs ?? 250,
     ...(options.sseKeepaliveMs !== undefined ? { sseKeepaliveMs: options.sseKeepaliveMs } : {}),
     version: VERSION,
+    originPolicy: options.originPolicy ?? { hosts: LOOPBACK_HOSTS, origins: [] },
   });
 
   /** Starts executions again for tasks that were pending or running when the process stopped. */

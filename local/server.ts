@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
+import { LOOPBACK_HOSTS } from "../functions/api/origin-guard.js";
 import { parseAgentConfigText } from "../shared/agent-spec.js";
 import { stepFunctionsExecutions } from "../shared/composition.js";
 import { ConfigError, loadEnv } from "../shared/config.js";
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
     defaultTenant: { config: configYaml, apiKey: key },
     serviceSecret: serviceSecret(env.BGA_DATA_DIR),
     allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? true,
+    // It listens on loopback only: it answers to the loopback names, and browsers of other origins
+    // only when BGA_ALLOWED_ORIGINS names them (DNS rebinding, SPEC §8).
+    originPolicy: { hosts: LOOPBACK_HOSTS, origins: env.BGA_ALLOWED_ORIGINS },
     ...(env.BGA_ADMIN_TOKEN ? { adminToken: env.BGA_ADMIN_TOKEN } : {}),
     log,
     runner: { budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },

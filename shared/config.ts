@@ -1,5 +1,13 @@
 import * as z from "zod";
 
+/** BGA_ALLOWED_ORIGINS: origins separated by commas or spaces, each normalised (`https://a.example`). */
+export function parseAllowedOrigins(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((o) => new URL(o).origin);
+}
+
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -16,6 +24,21 @@ export const EnvSchema = z.object({
   BGA_TABLE_NAME: z.string().min(3).max(255).default("bga-tasks"),
   BGA_STATE_MACHINE_ARN: z.string().startsWith("arn:").optional(),
   BGA_ALLOW_PRIVATE_NETWORK: bool.optional(),
+  /** Browser origins accepted besides the service's own, separated by commas or spaces. */
+  BGA_ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      try {
+        return parseAllowedOrigins(text);
+      } catch {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be origins such as https://app.example.com, separated by commas",
+        });
+        return z.NEVER;
+      }
+    }),
   BGA_RUNNER_BUDGET_SECONDS: z.coerce.number().positive().default(600),
   BGA_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   AWS_REGION: z.string().default("us-east-1"),

@@ -7,6 +7,7 @@ import { requireAdmin, requireTenant } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./context.js";
 import { errorResponse, makeErrorHandler } from "./errors.js";
 import { OpenApiRoutes } from "./openapi.js";
+import { originGuard } from "./origin-guard.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { tasksRoutes } from "./routes/tasks.js";
 import { toolsRoutes } from "./routes/tools.js";
@@ -69,6 +70,8 @@ export function createApp(deps: ApiDeps) {
   app.onError(makeErrorHandler(deps.log));
   app.notFound(notFound);
 
+  // Before anything else: a foreign Host or Origin gets nothing (DNS rebinding, SPEC §8).
+  app.use("*", originGuard(deps.originPolicy ?? { origins: [] }));
   app.use(
     "*",
     bodyLimit({

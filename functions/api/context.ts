@@ -1,6 +1,7 @@
 import type { Tenant, TenantDirectory } from "../../shared/tenants.js";
 import type { Logger, TaskService } from "../../shared/use-cases/task-service.js";
 import type { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
+import type { OriginPolicy } from "./origin-guard.js";
 
 export interface ApiDeps {
   service: TaskService;
@@ -13,6 +14,8 @@ export interface ApiDeps {
   /** Silence after which an SSE stream sends a keepalive comment (default 15 s). */
   sseKeepaliveMs?: number;
   version: string;
+  /** Hosts and browser origins accepted (SPEC §8); absent: any host, only the service's own origin. */
+  originPolicy?: OriginPolicy;
 }
 
 /** Hono environment: what the auth middleware puts on the context for the handlers. */

@@ -86,6 +86,9 @@ async function buildApp() {
     log,
     ssePollMs: 1000,
     version: packageJson.version,
+    // Any host (the Function URL answers only to its own name; CloudFront sends that name too);
+    // browsers of other origins only when BGA_ALLOWED_ORIGINS names them (the custom domain does).
+    originPolicy: { origins: env.BGA_ALLOWED_ORIGINS },
   });
 }
 

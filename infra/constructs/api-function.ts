@@ -35,6 +35,8 @@ export interface ApiFunctionProps {
    * @default {} (the defaults of shared/tenants.ts)
    */
   readonly defaultLimits?: Partial<Limits>;
+  /** Browser origins the API accepts besides its own (`BGA_ALLOWED_ORIGINS`). @default none */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** The longest `wait_background_agents` timeout (SPEC §3) plus time to answer. */
@@ -83,6 +85,7 @@ export class ApiFunction extends Construct {
         BGA_ADMIN_TOKEN_SECRET_ARN: props.adminToken.secretArn,
         // The limits as given, not the parse (which fills in every default): the code's defaults stay the base.
         ...(Object.keys(defaultLimits).length ? { BGA_DEFAULT_LIMITS: JSON.stringify(defaultLimits) } : {}),
+        ...(props.allowedOrigins?.length ? { BGA_ALLOWED_ORIGINS: props.allowedOrigins.join(",") } : {}),
       },
     });
 

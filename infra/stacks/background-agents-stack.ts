@@ -220,6 +220,8 @@ export class BackgroundAgentsStack extends Stack {
       adminToken: this.adminToken,
       logRetention,
       defaultLimits: props.defaultLimits,
+      // A browser on the custom domain (the team console) calls the API from that origin.
+      ...(props.domainName ? { allowedOrigins: [`https://${props.domainName}`] } : {}),
     });
     if (props.domainName !== undefined && props.certificateArn !== undefined) {
       this.customDomain = new ApiDistribution(this, "CustomDomain", {

@@ -55,6 +55,8 @@ describe("the CDK app's settings (-c name=value)", () => {
       .filter((vars) => vars.BGA_DEFAULT_LIMITS !== undefined);
     expect(env).toHaveLength(1);
     expect(env[0]?.BGA_DEFAULT_LIMITS).toBe('{"max_running_tasks":5}');
+    // A browser on the custom domain is an accepted origin of the API.
+    expect(env[0]?.BGA_ALLOWED_ORIGINS).toBe("https://api.example.com");
     const distributions = Object.values(template.Resources).filter(
       (r) => r.Type === "AWS::CloudFront::Distribution",
     );

@@ -399,3 +399,41 @@ function parseSse(body: string): { event?: string; id?: string; data: string }[]
       return e;
     });
 }
+
+describe("hosts and origins (DNS rebinding, SPEC §8)", () => {
+  const init = (headers: Record<string, string>) => ({
+    method: "POST",
+    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+  });
+
+  it("refuses a foreign Host with 403 before anything else, MCP included", async () => {
+    const res = await h.runtime.app.request("http://evil.example/mcp", init({}));
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({
+      error: { code: "forbidden_host", message: "this service does not answer to the host evil.example" },
+    });
+    const health = await h.runtime.app.request("http://evil.example:8787/healthz");
+    expect(health.status).toBe(403);
+  });
+
+  it("refuses a browser Origin other than the service's own", async () => {
+    const res = await h.runtime.app.request(
+      "http://127.0.0.1:8787/mcp",
+      init({ origin: "http://evil.example" }),
+    );
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden_origin");
+  });
+
+  it("serves the loopback names, the service's own origin, and requests without an Origin", async () => {
+    for (const [url, origin] of [
+      ["http://127.0.0.1:8787/healthz", undefined],
+      ["http://localhost:8787/healthz", "http://localhost:8787"],
+      ["http://[::1]:8787/healthz", "http://[::1]:8787"],
+    ] as const) {
+      const res = await h.runtime.app.request(url, origin ? { headers: { origin } } : {});
+      expect(res.status, url).toBe(200);
+    }
+  });
+});
