@@ -7,6 +7,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isRecord, parseJson, type TransactTarget, transactTargets, wireItemSize } from "./dynamo-json.js";
 
 /** DynamoDB API operations that write. */
 export const WRITE_OPERATIONS = new Set([
@@ -34,28 +35,27 @@ export interface ProxiedRequest {
   status: number;
   /** What the caller set in `phase` when the request arrived. */
   phase: string;
+  /**
+   * TransactWriteItems only: per item, the larger of its stored size (bytes) just before and
+   * just after the request, read by the proxy with consistent GetItems (not recorded).
+   */
+  itemBytes?: number[];
 }
 
 export interface DynamoProxyOptions {
   /**
    * Keep every request and response body in `requests`, and add `ReturnConsumedCapacity:
    * "INDEXES"` to every request that takes it, so each response says what it consumed (table and
-   * indexes). This rewrites the signed body: DynamoDB Local does not check signatures; DynamoDB
-   * would refuse it. The response is passed on byte for byte.
+   * indexes). This rewrites the signed body, and the proxy's own GetItems reuse the caller's
+   * headers: DynamoDB Local does not check signatures; DynamoDB would refuse both.
    */
   record?: boolean;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function parseJson(buffer: Buffer): unknown {
-  try {
-    return JSON.parse(buffer.toString("utf8"));
-  } catch {
-    return undefined;
-  }
+interface Upstream {
+  status: number;
+  headers: IncomingHttpHeaders;
+  raw: Buffer;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -99,39 +99,71 @@ export class DynamoProxy {
     });
   }
 
-  private upstream(
-    req: IncomingMessage,
-    headers: IncomingHttpHeaders,
-    onResponse: (r: IncomingMessage) => void,
-  ) {
-    const { hostname: host, port } = this.target;
-    return httpRequest({ host, port, method: req.method, path: req.url, headers }, onResponse);
-  }
-
   private pipe(req: IncomingMessage, res: ServerResponse): void {
-    const up = this.upstream(req, req.headers, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
+    const { hostname: host, port } = this.target;
+    const up = httpRequest(
+      { host, port, method: req.method, path: req.url, headers: req.headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
     up.on("error", (err) => res.writeHead(502).end(String(err)));
     req.pipe(up);
+  }
+
+  /** Sends one buffered request upstream and buffers the answer. */
+  private send(req: IncomingMessage, headers: IncomingHttpHeaders, body: Buffer): Promise<Upstream> {
+    const { hostname: host, port } = this.target;
+    const all = { ...headers, "content-length": String(body.length) };
+    return new Promise((resolve, reject) => {
+      const up = httpRequest({ host, port, method: req.method, path: req.url, headers: all }, (upRes) => {
+        readBody(upRes).then(
+          (raw) => resolve({ status: upRes.statusCode ?? 0, headers: upRes.headers, raw }),
+          reject,
+        );
+      });
+      up.on("error", reject);
+      up.end(body);
+    });
+  }
+
+  /** The stored size of each target (0 if absent), by consistent GetItems with the caller's headers. */
+  private storedSizes(req: IncomingMessage, targets: TransactTarget[]): Promise<number[]> {
+    const headers = { ...req.headers, "x-amz-target": "DynamoDB_20120810.GetItem" };
+    return Promise.all(
+      targets.map(async ({ table, key }) => {
+        const body = Buffer.from(JSON.stringify({ TableName: table, Key: key, ConsistentRead: true }));
+        const got = parseJson((await this.send(req, headers, body)).raw);
+        return isRecord(got) ? wireItemSize(got.Item) : 0;
+      }),
+    );
   }
 
   /** Buffers the request (adding ReturnConsumedCapacity) and the response, and records both. */
   private async forwardRecorded(op: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const phase = this.phase;
-    const { body, request } = withConsumedCapacity(op, await readBody(req));
-    const headers = { ...req.headers, "content-length": String(body.length) };
-    const up = this.upstream(req, headers, async (upRes) => {
-      const raw = await readBody(upRes);
-      const encoded = upRes.headers["content-encoding"] && upRes.headers["content-encoding"] !== "identity";
-      const status = upRes.statusCode ?? 0;
-      this.requests.push({ op, request, response: encoded ? undefined : parseJson(raw), status, phase });
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      res.end(raw);
-    });
-    up.on("error", (err) => res.writeHead(502).end(String(err)));
-    up.end(body);
+    try {
+      const { body, request } = withConsumedCapacity(op, await readBody(req));
+      const targets = op === "TransactWriteItems" ? transactTargets(request) : [];
+      const before = await this.storedSizes(req, targets);
+      const up = await this.send(req, req.headers, body);
+      const after = await this.storedSizes(req, targets);
+      const encoded = up.headers["content-encoding"] && up.headers["content-encoding"] !== "identity";
+      const response = encoded ? undefined : parseJson(up.raw);
+      const itemBytes = targets.length > 0 ? before.map((b, i) => Math.max(b, after[i] ?? 0)) : undefined;
+      this.requests.push({
+        op,
+        request,
+        response,
+        status: up.status,
+        phase,
+        ...(itemBytes ? { itemBytes } : {}),
+      });
+      res.writeHead(up.status || 502, up.headers).end(up.raw);
+    } catch (err) {
+      res.writeHead(502).end(String(err));
+    }
   }
 
   async start(): Promise<this> {

@@ -40,7 +40,7 @@ interface FlushCost {
   status: string;
 }
 
-/** One task with `taskBytes` of task text; write units per plain flush, from DynamoDB Local's ConsumedCapacity. */
+/** One task with `taskBytes` of task text; write units of each plain flush (bench/capacity.ts). */
 async function measure(bench: BenchRuntime, proxy: DynamoProxy, taskBytes: number): Promise<FlushCost> {
   bench.fake.reset();
   bench.fake.enqueue(streamedText(SCRIPT.deltas, SCRIPT.bytes, SCRIPT.delayMs));
@@ -68,7 +68,8 @@ function mean(values: number[]): number {
 
 /**
  * Write units per flush against the size of the task text: the same ~5 s script with 0.1 KiB and
- * with 100 KiB of task text. Units are DynamoDB Local's ConsumedCapacity (the proxy asks for it).
+ * with 100 KiB of task text. Units: DynamoDB's rule for transactions (2 per KB per item, sizes read
+ * by the proxy before and after), DynamoDB Local's ConsumedCapacity otherwise (bench/capacity.ts).
  */
 export async function benchFlushCost(dynamodbEndpoint: string): Promise<SummaryRow[]> {
   heading("Write units per flush vs task text size (0.1 KiB and 100 KiB, same 5 s script)");
@@ -108,7 +109,7 @@ export async function benchFlushCost(dynamodbEndpoint: string): Promise<SummaryR
     console.log(
       `mean WRU per plain flush, 100 KiB / 0.1 KiB = ${ratio.toFixed(2)} (medians ${median(large.perFlush)} / ${median(small.perFlush)})` +
         `   target ≤ ${FLUSH_COST_RATIO_TARGET}   ${label(pass)}\n` +
-        "(plain flush = a repository flush with chunks and counters only, no checkpoint, not the finish; WRU = table + index units)",
+        "(plain flush = a repository flush with chunks and counters only, no checkpoint, not the finish; WRU = table + index units; transactions at 2 per KB per item)",
     );
     return [
       {

@@ -1,6 +1,7 @@
 import type { TaskRecord } from "../../shared/domain/task.js";
 import type { StructuredLogger } from "../../shared/logger.js";
-import { DynamoProxy, isRecord, type ProxiedRequest } from "../dynamo-proxy.js";
+import { isRecord } from "../dynamo-json.js";
+import { DynamoProxy, type ProxiedRequest } from "../dynamo-proxy.js";
 import { type ExecutionLog, NO_EXECUTIONS, runExecution } from "../state-machine.js";
 import { type BenchRuntime, nowMs, startBenchRuntime, TENANT_ID } from "../support.js";
 import { typicalPrompt, typicalReplies } from "./typical-task.js";

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { keys, TABLE_SCHEMA } from "../../shared/table-schema.js";
-import { itemSize } from "../capacity.js";
+import { itemSize } from "../dynamo-json.js";
 import { TENANT_ID } from "../support.js";
 
 /** DynamoDB bills 100 bytes of overhead per stored item, and per index entry. */
