@@ -13,6 +13,7 @@ import {
   $add,
   $append,
   $get,
+  $set,
   $subtract,
   $sum,
   UpdateItemCommand,
@@ -419,7 +420,8 @@ export class DynamoTaskRepository implements TaskRepository {
         id: input.taskId,
         last_seq: seq,
         output_bytes: $add(input.addOutputBytes),
-        usage: input.usage,
+        // The whole usage object replaced, as before (not merged field by field).
+        usage: $set(input.usage),
         ...(move && input.finish
           ? {
               ...this.moveUpdate(move, input.tenantId, now),
