@@ -28,7 +28,7 @@ const [byTenant, byStatus] = TABLE_SCHEMA.indexes;
 
 /** DynamoDB NULL or a value (a task's result before it ends, an unbound key's callers). */
 const nullableString = () => anyOf(string(), nul());
-/** `running = running + 1` and friends: never the entity name or timestamps toolbox can add. */
+/** No entity name (`_et`) and no timestamps (`_ct`/`_md`): items stay as the table has always held them. */
 const plain = { entityAttribute: false, timestamps: false } as const;
 
 export function createTableEntities(documentClient: DynamoDBDocumentClient, tableName: string) {

@@ -251,7 +251,7 @@ export class DynamoTaskRepository implements TaskRepository {
     return out;
   }
 
-  private decodeCursor(tenantId: string, cursor: string, status?: TaskStatus): Record<string, unknown> {
+  private decodeCursor(tenantId: string, cursor: string, status?: TaskStatus): z.infer<typeof CursorSchema> {
     let parsed: z.infer<typeof CursorSchema>;
     try {
       parsed = CursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
@@ -281,7 +281,9 @@ export class DynamoTaskRepository implements TaskRepository {
       ? ({ index: INDEX_BY_STATUS, partition: keys.byStatus(tenantId, query.status) } as const)
       : ({ index: INDEX_BY_TENANT, partition: keys.byTenant(tenantId) } as const);
     const tasks: TaskRecord[] = [];
-    let start = query.cursor ? this.decodeCursor(tenantId, query.cursor, query.status) : undefined;
+    let start: Record<string, unknown> | undefined = query.cursor
+      ? this.decodeCursor(tenantId, query.cursor, query.status)
+      : undefined;
     // The indexes hold keys and the agent only: read a page of keys, then the tasks themselves.
     // With an agent filter a page can come back short; keep reading until it is full or done.
     do {
