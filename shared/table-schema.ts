@@ -32,6 +32,14 @@ export const keys = {
   /** GSI `by_status`: a tenant's tasks in one status, newest first (no scan, no filter). */
   byStatus: (tenantId: string, status: string) => `TENANT#${tenantId}#STATUS#${status}`,
   listSk: (createdAt: string, taskId: string) => `${createdAt}#${taskId}`,
+  /** Every tenant's profile sits in one partition, so the tenants list is one query. */
+  tenantsPk: "TENANTS",
+  tenantProfile: (tenantId: string) => ({ pk: "TENANTS", sk: `TENANT#${tenantId}` }),
+  /** A tenant's secrets (encrypted blob, readable names). */
+  tenantSecrets: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "SECRETS" }),
+  /** An API key by its hash (authentication), and the same key under its tenant (listing). */
+  apiKeyByHash: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: "APIKEY" }),
+  apiKeyOfTenant: (tenantId: string, keyId: string) => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${keyId}` }),
 };
 
 /**

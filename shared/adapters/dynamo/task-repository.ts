@@ -1,17 +1,27 @@
 import { gunzipSync, gzipSync } from "node:zlib";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { FormattedItem } from "dynamodb-toolbox/entity";
+import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
+import { EntityFormatter } from "dynamodb-toolbox/entity/actions/format";
+import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
+import type { Condition } from "dynamodb-toolbox/entity/actions/parseCondition";
+import { DeleteTransaction } from "dynamodb-toolbox/entity/actions/transactDelete";
+import { PutTransaction } from "dynamodb-toolbox/entity/actions/transactPut";
+import { UpdateTransaction } from "dynamodb-toolbox/entity/actions/transactUpdate";
+import { execute } from "dynamodb-toolbox/entity/actions/transactWrite";
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+  $add,
+  $append,
+  $get,
+  $set,
+  $subtract,
+  $sum,
+  UpdateItemCommand,
+} from "dynamodb-toolbox/entity/actions/update";
+import { BatchGetCommand, execute as executeBatchGet } from "dynamodb-toolbox/table/actions/batchGet";
+import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
 import * as z from "zod";
-import { byteLength, type Chunk, ChunkSchema, splitUtf8 } from "../../domain/chunk.js";
+import { byteLength, type Chunk, splitUtf8 } from "../../domain/chunk.js";
 import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
 import {
   finishingMove,
@@ -20,7 +30,6 @@ import {
   type TaskRecord,
   TaskRecordSchema,
   type TaskStatus,
-  TaskStatusSchema,
   WRITING_STATUS,
 } from "../../domain/task.js";
 import type {
@@ -34,10 +43,10 @@ import type {
 import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "../../table-schema.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
 import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
+import { createTableEntities, type TableEntities } from "./entities.js";
 
-/** An item as plain JS values (lib-dynamodb marshalls it). */
-type Item = Record<string, unknown>;
-type TransactWriteItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+type StateItem = FormattedItem<TableEntities["TaskState"]>;
+type InputItem = FormattedItem<TableEntities["TaskInput"]>;
 
 /** Thrown by create() when the Idempotency-Key was taken by a concurrent request. */
 export class IdempotencyKeyTakenError extends Error {
@@ -66,12 +75,6 @@ const CursorSchema = z.strictObject({
   gsi2sk: CursorKey.optional(),
 });
 
-const CheckpointItemSchema = z.object({
-  data: z.instanceof(Uint8Array),
-  turns: z.number(),
-  last_seq: z.number(),
-});
-
 /** How long a task may stay pending before it starts (bounds the life of its input item). */
 const PENDING_GRACE_SECONDS = 86_400;
 
@@ -79,7 +82,7 @@ const PENDING_GRACE_SECONDS = 86_400;
  * A task from its state item and its input item (keys and bookkeeping attributes are dropped).
  * Tasks stored before the input had an item of its own carry it in the state item.
  */
-function toRecord(state: Item, input: Item | undefined): TaskRecord {
+function toRecord(state: StateItem, input: InputItem | undefined): TaskRecord {
   return TaskRecordSchema.parse({ ...input, ...state });
 }
 
@@ -94,23 +97,21 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
 }
 
+/** The partition of a task's items (state, input, chunks, checkpoint). */
+const taskPk = (tenantId: string, taskId: string) => keys.task(tenantId, taskId).pk;
+
 export class DynamoTaskRepository implements TaskRepository {
   private readonly now: () => Date;
   private readonly options: Required<Omit<TaskRepositoryOptions, "now">>;
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    options: TaskRepositoryOptions,
-  ) {
+  private readonly t: TableEntities;
+  constructor(db: DynamoDBDocumentClient, options: TaskRepositoryOptions) {
     this.now = options.now ?? (() => new Date());
     this.options = {
       tableName: options.tableName,
       retentionDays: options.retentionDays ?? DEFAULT_LIMITS.retention_days,
       maxTaskSeconds: options.maxTaskSeconds ?? DEFAULT_LIMITS.max_task_seconds,
     };
-  }
-
-  private get table(): string {
-    return this.options.tableName;
+    this.t = createTableEntities(db, options.tableName);
   }
 
   private expiresAt(from: Date, extraSeconds = 0): number {
@@ -124,68 +125,57 @@ export class DynamoTaskRepository implements TaskRepository {
     retentionSeconds,
     maxTaskSeconds,
   }: NewTask): Promise<TaskRecord> {
+    const { TaskState, TaskInput, Counters, Idempotency } = this.t;
     const listSk = keys.listSk(record.created_at, record.id);
     const retention = retentionSeconds ?? this.options.retentionDays * 86_400;
     const { task, expected_output, ...state } = record;
-    const items: TransactWriteItem[] = [
-      {
-        Update: {
-          TableName: this.table,
-          Key: keys.counters(record.tenant_id),
-          UpdateExpression: "SET running = if_not_exists(running, :zero) + :one",
-          ConditionExpression: "attribute_not_exists(running) OR running < :max",
-          ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":max": maxRunningTasks },
+    const pk = taskPk(record.tenant_id, record.id);
+    const takeSlot = Counters.build(UpdateTransaction)
+      .item({ pk: keys.counters(record.tenant_id).pk, running: $add(1) })
+      .options({
+        condition: {
+          or: [
+            { attr: "running", exists: false },
+            { attr: "running", lt: maxRunningTasks },
+          ],
         },
-      },
-      {
-        Put: {
-          TableName: this.table,
-          Item: {
-            ...keys.task(record.tenant_id, record.id),
-            ...state,
-            gsi1pk: keys.byTenant(record.tenant_id),
-            gsi1sk: listSk,
-            gsi2pk: keys.byStatus(record.tenant_id, record.status),
-            gsi2sk: listSk,
-            retention_s: retention,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        },
-      },
-      {
-        Put: {
-          TableName: this.table,
-          // Outlives the state item, whose expiry is set when the task ends (at most
-          // max_task_seconds after it starts, PENDING_GRACE_SECONDS after it is created).
-          Item: {
-            ...keys.taskInput(record.tenant_id, record.id),
-            task,
-            expected_output,
-            expires_at:
-              Math.floor(Date.parse(record.created_at) / 1000) +
-              PENDING_GRACE_SECONDS +
-              (maxTaskSeconds ?? this.options.maxTaskSeconds) +
-              retention,
-          },
-        },
-      },
-    ];
-    if (idempotency) {
-      items.push({
-        Put: {
-          TableName: this.table,
-          Item: {
-            ...keys.idempotency(record.tenant_id, idempotency.key),
+      });
+    const putState = TaskState.build(PutTransaction)
+      .item({
+        ...state,
+        gsi1pk: keys.byTenant(record.tenant_id),
+        gsi1sk: listSk,
+        gsi2pk: keys.byStatus(record.tenant_id, record.status),
+        gsi2sk: listSk,
+        retention_s: retention,
+      })
+      .options({ condition: { attr: "id", exists: false } });
+    // Outlives the state item, whose expiry is set when the task ends (at most
+    // max_task_seconds after it starts, PENDING_GRACE_SECONDS after it is created).
+    const putInput = TaskInput.build(PutTransaction).item({
+      pk,
+      task,
+      expected_output,
+      expires_at:
+        Math.floor(Date.parse(record.created_at) / 1000) +
+        PENDING_GRACE_SECONDS +
+        (maxTaskSeconds ?? this.options.maxTaskSeconds) +
+        retention,
+    });
+    try {
+      if (idempotency) {
+        const takeKey = Idempotency.build(PutTransaction)
+          .item({
+            pk: keys.idempotency(record.tenant_id, idempotency.key).pk,
             task_id: record.id,
             body_hash: idempotency.bodyHash,
             expires_at: Math.floor(this.now().getTime() / 1000) + 86_400,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        },
-      });
-    }
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+          })
+          .options({ condition: { attr: "task_id", exists: false } });
+        await execute(takeSlot, putState, putInput, takeKey);
+      } else {
+        await execute(takeSlot, putState, putInput);
+      }
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
       if (idempotency && conditionFailedAt(err, 3)) throw new IdempotencyKeyTakenError();
@@ -198,80 +188,70 @@ export class DynamoTaskRepository implements TaskRepository {
     tenantId: string,
     key: string,
   ): Promise<{ task: TaskRecord; bodyHash: string } | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.idempotency(tenantId, key),
-        ConsistentRead: true,
-      }),
-    );
-    const item = res.Item;
-    if (!item || (typeof item.expires_at === "number" && item.expires_at * 1000 < this.now().getTime())) {
-      return null;
-    }
-    const task = await this.get(tenantId, String(item.task_id), true);
-    return task ? { task, bodyHash: String(item.body_hash) } : null;
+    const { Item: item } = await this.t.Idempotency.build(GetItemCommand)
+      .key({ pk: keys.idempotency(tenantId, key).pk })
+      .options({ consistent: true })
+      .send();
+    if (!item || item.expires_at * 1000 < this.now().getTime()) return null;
+    const task = await this.get(tenantId, item.task_id, true);
+    return task ? { task, bodyHash: item.body_hash } : null;
   }
 
   /** The task's two items (INPUT, TASK: adjacent sort keys) in one query. */
   async get(tenantId: string, taskId: string, consistent = false): Promise<TaskRecord | null> {
-    const { pk } = keys.task(tenantId, taskId);
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :input AND :task",
-        ExpressionAttributeValues: { ":pk": pk, ":input": "INPUT", ":task": "TASK" },
-        ConsistentRead: consistent,
-      }),
-    );
-    const items = res.Items ?? [];
-    const state = items.find((i) => i.sk === "TASK");
+    const { Items: items = [] } = await this.t.table
+      .build(QueryCommand)
+      .query({ partition: taskPk(tenantId, taskId), range: { between: ["INPUT", "TASK"] } })
+      .options({ consistent })
+      .send();
+    // Untyped rows of one partition: each is read by the entity its sort key names.
+    const state = items.find((i) => i.sk === keys.task("", "").sk);
+    const input = items.find((i) => i.sk === keys.taskInput("", "").sk);
     return state
       ? toRecord(
-          state,
-          items.find((i) => i.sk === "INPUT"),
+          this.t.TaskState.build(EntityFormatter).format(state),
+          input ? this.t.TaskInput.build(EntityFormatter).format(input) : undefined,
         )
       : null;
   }
 
   async status(tenantId: string, taskId: string): Promise<TaskStatus | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.task(tenantId, taskId),
-        ConsistentRead: true,
-        ProjectionExpression: "#status",
-        ExpressionAttributeNames: { "#status": "status" },
-      }),
-    );
-    return res.Item ? TaskStatusSchema.parse(res.Item.status) : null;
+    const { Item: item } = await this.t.TaskState.build(GetItemCommand)
+      .key({ tenant_id: tenantId, id: taskId })
+      .options({ consistent: true, attributes: ["status"] })
+      .send();
+    return item ? item.status : null;
   }
 
   async getMany(tenantId: string, taskIds: string[]): Promise<Map<string, TaskRecord>> {
-    const items = new Map<string, Item>();
+    const { table, TaskState, TaskInput } = this.t;
+    const out = new Map<string, TaskRecord>();
     const unique = [...new Set(taskIds)];
     // Two items a task, at most 100 keys a BatchGetItem.
     for (let i = 0; i < unique.length; i += 50) {
-      let pending: Item[] | undefined = unique
-        .slice(i, i + 50)
-        .flatMap((id) => [keys.task(tenantId, id), keys.taskInput(tenantId, id)]);
-      while (pending && pending.length > 0) {
-        const res: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of res.Responses?.[this.table] ?? []) items.set(`${item.pk}|${item.sk}`, item);
-        pending = res.UnprocessedKeys?.[this.table]?.Keys;
-      }
-    }
-    const out = new Map<string, TaskRecord>();
-    for (const id of unique) {
-      const state = items.get(`${keys.task(tenantId, id).pk}|TASK`);
-      if (state) out.set(id, toRecord(state, items.get(`${keys.task(tenantId, id).pk}|INPUT`)));
+      const ids = unique.slice(i, i + 50);
+      const command = table
+        .build(BatchGetCommand)
+        .requests(
+          ...ids.flatMap((id) => [
+            TaskState.build(BatchGetRequest).key({ tenant_id: tenantId, id }),
+            TaskInput.build(BatchGetRequest).key({ pk: taskPk(tenantId, id) }),
+          ]),
+        )
+        .options({ consistent: true });
+      const { Responses: [found = []] = [] } = await executeBatchGet(
+        { maxAttempts: Number.POSITIVE_INFINITY },
+        command,
+      );
+      ids.forEach((id, n) => {
+        const state = found[2 * n] as StateItem | undefined;
+        if (state) out.set(id, toRecord(state, found[2 * n + 1] as InputItem | undefined));
+      });
     }
     return out;
   }
 
-  private decodeCursor(tenantId: string, cursor: string, status?: TaskStatus): Record<string, unknown> {
+  private decodeCursor(tenantId: string, cursor: string, status?: TaskStatus): z.infer<typeof CursorSchema> {
     let parsed: z.infer<typeof CursorSchema>;
     try {
       parsed = CursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
@@ -297,38 +277,27 @@ export class DynamoTaskRepository implements TaskRepository {
     tenantId: string,
     query: ListQuery,
   ): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
-    const input: QueryCommandInput = query.status
-      ? {
-          TableName: this.table,
-          IndexName: INDEX_BY_STATUS,
-          KeyConditionExpression: "gsi2pk = :p",
-          ExpressionAttributeValues: { ":p": keys.byStatus(tenantId, query.status) },
-        }
-      : {
-          TableName: this.table,
-          IndexName: INDEX_BY_TENANT,
-          KeyConditionExpression: "gsi1pk = :p",
-          ExpressionAttributeValues: { ":p": keys.byTenant(tenantId) },
-        };
-    input.ScanIndexForward = false;
-    if (query.agent !== undefined) {
-      input.FilterExpression = "#agent = :agent";
-      input.ExpressionAttributeNames = { "#agent": "agent" };
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ":agent": query.agent };
-    }
+    const keyQuery = query.status
+      ? ({ index: INDEX_BY_STATUS, partition: keys.byStatus(tenantId, query.status) } as const)
+      : ({ index: INDEX_BY_TENANT, partition: keys.byTenant(tenantId) } as const);
     const tasks: TaskRecord[] = [];
-    let start = query.cursor ? this.decodeCursor(tenantId, query.cursor, query.status) : undefined;
+    let start: Record<string, unknown> | undefined = query.cursor
+      ? this.decodeCursor(tenantId, query.cursor, query.status)
+      : undefined;
     // The indexes hold keys and the agent only: read a page of keys, then the tasks themselves.
     // With an agent filter a page can come back short; keep reading until it is full or done.
     do {
-      const res = await this.db.send(
-        new QueryCommand({
-          ...input,
-          Limit: query.limit - tasks.length,
-          ExclusiveStartKey: start,
-        }),
-      );
-      const ids = (res.Items ?? []).map((item: Item) => taskIdOfKey(tenantId, item.pk));
+      const res = await this.t.table
+        .build(QueryCommand)
+        .query(keyQuery)
+        .options({
+          reverse: true,
+          limit: query.limit - tasks.length,
+          ...(start ? { exclusiveStartKey: start } : {}),
+          ...(query.agent !== undefined ? { filter: { attr: "agent", eq: query.agent } } : {}),
+        })
+        .send();
+      const ids = (res.Items ?? []).map((item) => taskIdOfKey(tenantId, item.pk));
       const found = await this.getMany(tenantId, ids);
       for (const id of ids) {
         const task = found.get(id);
@@ -345,47 +314,34 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async runningCount(tenantId: string): Promise<number> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.counters(tenantId),
-        ConsistentRead: true,
-      }),
-    );
-    return typeof res.Item?.running === "number" ? res.Item.running : 0;
+    const { Item: item } = await this.t.Counters.build(GetItemCommand)
+      .key({ pk: keys.counters(tenantId).pk })
+      .options({ consistent: true })
+      .send();
+    return item?.running ?? 0;
   }
 
   /**
-   * A domain status move as an update: its condition (the task is in one of `move.from`) and
-   * what it sets. The repository decides nothing here; it only writes what the move says.
+   * A domain status move as an update of the state item: its condition (the task is in one of
+   * `move.from`) and what it sets. The repository decides nothing here; it only writes what the
+   * move says.
    */
-  private moveClauses(
-    move: StatusMove,
-    tenantId: string,
-    now: Date,
-  ): { condition: string; sets: string[]; values: Record<string, unknown> } {
-    const values: Record<string, unknown> = { ":to": move.to, ":gsi2pk": keys.byStatus(tenantId, move.to) };
-    move.from.forEach((s, i) => {
-      values[`:from${i}`] = s;
-    });
-    const sets = ["#status = :to", "gsi2pk = :gsi2pk"];
-    if (move.starts || move.ends) {
-      values[":now"] = now.toISOString();
-      values[":now_ms"] = now.getTime();
-    }
-    if (move.starts) sets.push("started_at = :now", "started_ms = :now_ms");
-    if (move.ends) {
-      // A task stopped before it started has no started_ms: its runtime is 0.
-      sets.push(
-        "ended_at = :now",
-        "runtime_ms = :now_ms - if_not_exists(started_ms, :now_ms)",
-        "expires_at = :now_s + if_not_exists(retention_s, :default_retention_s)",
-      );
-      values[":now_s"] = Math.floor(now.getTime() / 1000);
-      values[":default_retention_s"] = this.options.retentionDays * 86_400;
-    }
-    const condition = `#status IN (${move.from.map((_, i) => `:from${i}`).join(", ")})`;
-    return { condition, sets, values };
+  private moveUpdate(move: StatusMove, tenantId: string, now: Date) {
+    const nowMs = now.getTime();
+    const nowS = Math.floor(nowMs / 1000);
+    return {
+      status: move.to,
+      gsi2pk: keys.byStatus(tenantId, move.to),
+      ...(move.starts ? { started_at: now.toISOString(), started_ms: nowMs } : {}),
+      ...(move.ends
+        ? {
+            ended_at: now.toISOString(),
+            // A task stopped before it started has no started_ms: its runtime is 0.
+            runtime_ms: $subtract(nowMs, $get("started_ms", nowMs)),
+            expires_at: $sum(nowS, $get("retention_s", this.options.retentionDays * 86_400)),
+          }
+        : {}),
+    };
   }
 
   async transition(
@@ -395,35 +351,27 @@ export class DynamoTaskRepository implements TaskRepository {
     fields: { error?: string; result?: string } = {},
   ): Promise<{ moved: true; task: TaskRecord } | { moved: false; current: TaskRecord | null }> {
     const move = statusMove(to);
-    const { condition, sets, values } = this.moveClauses(move, tenantId, this.now());
-    const names: Record<string, string> = { "#status": "status" };
-    if (fields.error !== undefined) {
-      sets.push("#error = :error");
-      names["#error"] = "error";
-      values[":error"] = fields.error;
-    }
-    if (fields.result !== undefined) {
-      sets.push("#result = :result");
-      names["#result"] = "result";
-      values[":result"] = fields.result;
-    }
-    const update = {
-      TableName: this.table,
-      Key: keys.task(tenantId, taskId),
-      UpdateExpression: `SET ${sets.join(", ")}`,
-      ConditionExpression: `attribute_exists(pk) AND ${condition}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+    const item = {
+      tenant_id: tenantId,
+      id: taskId,
+      ...this.moveUpdate(move, tenantId, this.now()),
+      ...(fields.error !== undefined ? { error: fields.error } : {}),
+      ...(fields.result !== undefined ? { result: fields.result } : {}),
+    };
+    const condition: Condition<TableEntities["TaskState"]> = {
+      and: [
+        { attr: "id", exists: true },
+        { attr: "status", in: [...move.from] },
+      ],
     };
     try {
       if (move.ends) {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [{ Update: update }, { Update: this.releaseSlot(tenantId) }],
-          }),
+        await execute(
+          this.t.TaskState.build(UpdateTransaction).item(item).options({ condition }),
+          this.releaseSlot(tenantId),
         );
       } else {
-        await this.db.send(new UpdateCommand(update));
+        await this.t.TaskState.build(UpdateItemCommand).item(item).options({ condition }).send();
       }
     } catch (err) {
       const failedCondition = isConditionalCheckFailed(err) || conditionFailedAt(err, 0);
@@ -436,97 +384,80 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   private releaseSlot(tenantId: string) {
-    return {
-      TableName: this.table,
-      Key: keys.counters(tenantId),
-      UpdateExpression: "SET running = running - :one",
-      ConditionExpression: "running > :zero",
-      ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
-    };
+    return this.t.Counters.build(UpdateTransaction)
+      .item({ pk: keys.counters(tenantId).pk, running: $subtract($get("running"), 1) })
+      .options({ condition: { attr: "running", gt: 0 } });
   }
 
   async flush(input: FlushInput): Promise<FlushOutcome> {
+    const { TaskState, OutputChunk, Checkpoint } = this.t;
     const now = this.now();
     const at = now.toISOString();
-    const taskKey = keys.task(input.tenantId, input.taskId);
+    const pk = taskPk(input.tenantId, input.taskId);
     const chunkExpiry = input.chunkExpiresAt ?? this.expiresAt(now, this.options.maxTaskSeconds);
-    const items: TransactWriteItem[] = [];
+    const chunkPuts: PutTransaction<TableEntities["OutputChunk"]>[] = [];
     let seq = input.expectedLastSeq;
     for (const chunk of input.chunks) {
       for (const text of splitUtf8(chunk.text)) {
         seq += 1;
-        items.push({
-          Put: {
-            TableName: this.table,
-            Item: {
-              pk: taskKey.pk,
-              sk: keys.chunkSk(seq),
-              seq,
-              kind: chunk.kind,
-              text,
-              at,
-              expires_at: chunkExpiry,
-            },
-          },
-        });
+        chunkPuts.push(
+          OutputChunk.build(PutTransaction).item({
+            pk,
+            seq,
+            kind: chunk.kind,
+            text,
+            at,
+            expires_at: chunkExpiry,
+          }),
+        );
       }
     }
     // Without a finish, a flush moves no status but is guarded like one: the task must be running.
     const move = input.finish ? finishingMove(input.finish.status) : null;
-    const guard = this.moveClauses(
-      move ?? { ...statusMove(WRITING_STATUS), from: [WRITING_STATUS] },
-      input.tenantId,
-      now,
-    );
-    const names: Record<string, string> = { "#status": "status", "#usage": "usage" };
-    const values: Record<string, unknown> = {
-      ...Object.fromEntries(Object.entries(guard.values).filter(([k]) => k.startsWith(":from"))),
-      ":expected": input.expectedLastSeq,
-      ":seq": seq,
-      ":bytes": input.addOutputBytes,
-      ":usage": input.usage,
-    };
-    let sets = ["last_seq = :seq", "output_bytes = output_bytes + :bytes", "#usage = :usage"];
-    if (move && input.finish) {
-      sets = sets.concat(guard.sets);
-      Object.assign(values, guard.values);
-      sets.push("#result = :result", "#error = :error");
-      names["#result"] = "result";
-      names["#error"] = "error";
-      values[":result"] = input.finish.result ?? null;
-      values[":error"] = input.finish.error ?? null;
-    }
-    const taskUpdate: TransactWriteItem = {
-      Update: {
-        TableName: this.table,
-        Key: taskKey,
-        UpdateExpression: `SET ${sets.join(", ")}`,
-        ConditionExpression: `${guard.condition} AND last_seq = :expected`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    };
-    const all: TransactWriteItem[] = [taskUpdate, ...items];
-    if (input.finish) {
-      all.push({ Update: this.releaseSlot(input.tenantId) });
-      all.push({ Delete: { TableName: this.table, Key: keys.checkpoint(input.tenantId, input.taskId) } });
-    } else if (input.checkpoint) {
-      all.push({
-        Put: {
-          TableName: this.table,
-          Item: {
-            ...keys.checkpoint(input.tenantId, input.taskId),
-            data: gzipSync(JSON.stringify(input.checkpoint.messages)),
-            turns: input.checkpoint.turns,
-            last_seq: seq,
-            expires_at: chunkExpiry,
-          },
+    const from = move ? move.from : [WRITING_STATUS];
+    // Only the small state item's counters: a flush costs the same whatever the task's size.
+    const taskUpdate = TaskState.build(UpdateTransaction)
+      .item({
+        tenant_id: input.tenantId,
+        id: input.taskId,
+        last_seq: seq,
+        output_bytes: $add(input.addOutputBytes),
+        // The whole usage object replaced, as before (not merged field by field).
+        usage: $set(input.usage),
+        ...(move && input.finish
+          ? {
+              ...this.moveUpdate(move, input.tenantId, now),
+              result: input.finish.result ?? null,
+              error: input.finish.error ?? null,
+            }
+          : {}),
+      })
+      .options({
+        condition: {
+          and: [
+            { attr: "status", in: [...from] },
+            { attr: "last_seq", eq: input.expectedLastSeq },
+          ],
         },
       });
-    }
+    const checkpointKey = { pk };
+    const last = input.finish
+      ? [this.releaseSlot(input.tenantId), Checkpoint.build(DeleteTransaction).key(checkpointKey)]
+      : input.checkpoint
+        ? [
+            Checkpoint.build(PutTransaction).item({
+              ...checkpointKey,
+              data: gzipSync(JSON.stringify(input.checkpoint.messages)),
+              turns: input.checkpoint.turns,
+              last_seq: seq,
+              expires_at: chunkExpiry,
+            }),
+          ]
+        : [];
+    const all = [taskUpdate, ...chunkPuts, ...last];
     if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: all }));
+      await execute(...all);
     } catch (err) {
       if (!conditionFailedAt(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);
@@ -539,27 +470,18 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   async addChild(tenantId: string, parentId: string, childId: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.task(tenantId, parentId),
-        UpdateExpression: "SET children = list_append(if_not_exists(children, :empty), :child)",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":empty": [], ":child": [childId] },
-      }),
-    );
+    await this.t.TaskState.build(UpdateItemCommand)
+      .item({ tenant_id: tenantId, id: parentId, children: $append([childId]) })
+      .options({ condition: { attr: "id", exists: true } })
+      .send();
   }
 
   async getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.checkpoint(tenantId, taskId),
-        ConsistentRead: true,
-      }),
-    );
-    if (!res.Item) return null;
-    const item = CheckpointItemSchema.parse(res.Item);
+    const { Item: item } = await this.t.Checkpoint.build(GetItemCommand)
+      .key({ pk: taskPk(tenantId, taskId) })
+      .options({ consistent: true })
+      .send();
+    if (!item) return null;
     return {
       messages: JSON.parse(gunzipSync(item.data).toString("utf8")),
       turns: item.turns,
@@ -567,23 +489,25 @@ export class DynamoTaskRepository implements TaskRepository {
     };
   }
 
+  /** Up to `limit` chunks in order: chunk items only, in a range of their sort keys. */
+  private chunkQuery(
+    tenantId: string,
+    taskId: string,
+    from: string,
+    options: { limit: number; reverse?: boolean; exclusiveStartKey?: Record<string, unknown> },
+  ) {
+    const { table, OutputChunk } = this.t;
+    return table
+      .build(QueryCommand)
+      .entities(OutputChunk)
+      .query({ partition: taskPk(tenantId, taskId), range: { between: [from, "CHUNK#~"] } })
+      .options({ ...options, consistent: true, attributes: ["seq", "kind", "text", "at"] })
+      .send();
+  }
+
   async chunksAfter(tenantId: string, taskId: string, after: number, limit: number): Promise<Chunk[]> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: {
-          ":pk": keys.task(tenantId, taskId).pk,
-          ":from": keys.chunkSk(after + 1),
-          ":to": "CHUNK#~",
-        },
-        ProjectionExpression: "seq, kind, #text, #at",
-        ExpressionAttributeNames: { "#text": "text", "#at": "at" },
-        Limit: limit,
-        ConsistentRead: true,
-      }),
-    );
-    return (res.Items ?? []).map((i: Item) => ChunkSchema.parse(i));
+    const { Items = [] } = await this.chunkQuery(tenantId, taskId, keys.chunkSk(after + 1), { limit });
+    return Items;
   }
 
   async latestChunks(tenantId: string, taskId: string, bytes: number): Promise<Chunk[]> {
@@ -591,25 +515,12 @@ export class DynamoTaskRepository implements TaskRepository {
     let total = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: {
-            ":pk": keys.task(tenantId, taskId).pk,
-            ":from": "CHUNK#",
-            ":to": "CHUNK#~",
-          },
-          ProjectionExpression: "seq, kind, #text, #at",
-          ExpressionAttributeNames: { "#text": "text", "#at": "at" },
-          ScanIndexForward: false,
-          Limit: 50,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of res.Items ?? []) {
-        const chunk = ChunkSchema.parse(item);
+      const res = await this.chunkQuery(tenantId, taskId, "CHUNK#", {
+        limit: 50,
+        reverse: true,
+        ...(start ? { exclusiveStartKey: start } : {}),
+      });
+      for (const chunk of res.Items ?? []) {
         out.push(chunk);
         total += byteLength(chunk.text);
         if (total >= bytes) break;

@@ -1,16 +1,18 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
+import { PutItemCommand } from "dynamodb-toolbox/entity/actions/put";
+import { DeleteTransaction } from "dynamodb-toolbox/entity/actions/transactDelete";
+import { PutTransaction } from "dynamodb-toolbox/entity/actions/transactPut";
+import { execute } from "dynamodb-toolbox/entity/actions/transactWrite";
+import { $get, $set, UpdateItemCommand } from "dynamodb-toolbox/entity/actions/update";
+import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
 import * as z from "zod";
 import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../domain/errors.js";
 import type { ApiKeyRecord, TenantRecord, TenantStore } from "../../ports.js";
+import { keys } from "../../table-schema.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
 import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
+import { createTableEntities, type TableEntities } from "./entities.js";
 
 export type { ApiKeyRecord, TenantRecord };
 
@@ -34,22 +36,16 @@ export const ApiKeyRecordSchema = z.object({
   created_at: z.string(),
 }) satisfies z.ZodType<ApiKeyRecord>;
 
-const tenantKeys = {
-  profile: (id: string) => ({ pk: "TENANTS", sk: `TENANT#${id}` }),
-  secrets: (id: string) => ({ pk: `TENANT#${id}`, sk: "SECRETS" }),
-  keyByHash: (hash: string) => ({ pk: `APIKEY#${hash}`, sk: "APIKEY" }),
-  keyOfTenant: (id: string, keyId: string) => ({ pk: `TENANT#${id}`, sk: `KEY#${keyId}` }),
-};
-
-const SecretsItemSchema = z.object({ blob: z.instanceof(Uint8Array), names: z.array(z.string()) });
-
 /** Tenants, their keys and their encrypted secrets, in the service's one table. */
 export class DynamoTenantStore implements TenantStore {
+  private readonly t: TableEntities;
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    db: DynamoDBDocumentClient,
+    tableName: string,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.t = createTableEntities(db, tableName);
+  }
 
   async create(input: {
     id: string;
@@ -68,19 +64,11 @@ export class DynamoTenantStore implements TenantStore {
       updated_at: at,
     };
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...tenantKeys.profile(input.id), ...record },
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            },
-            ...this.keyPuts(input.key),
-          ],
-        }),
+      await execute(
+        this.t.TenantProfile.build(PutTransaction)
+          .item(record)
+          .options({ condition: { attr: "id", exists: false } }),
+        ...this.keyPuts(input.key),
       );
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new TenantExistsError(input.id);
@@ -92,71 +80,48 @@ export class DynamoTenantStore implements TenantStore {
   /** Creates the tenant, or replaces its config (used for the local default tenant at each start). */
   async upsert(id: string, config: string, configJson: string): Promise<TenantRecord> {
     const at = this.now().toISOString();
-    const res = await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.profile(id),
-        UpdateExpression:
-          "SET id = :id, config = :config, config_json = :json, updated_at = :at, created_at = if_not_exists(created_at, :at), limits = if_not_exists(limits, :limits)",
-        ExpressionAttributeValues: {
-          ":id": id,
-          ":config": config,
-          ":json": configJson,
-          ":at": at,
-          ":limits": LimitsSchema.parse({}),
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return TenantRecordSchema.parse(res.Attributes);
+    const { Attributes } = await this.t.TenantProfile.build(UpdateItemCommand)
+      .item({
+        id,
+        config,
+        config_json: configJson,
+        updated_at: at,
+        created_at: $get("created_at", at),
+        limits: $get("limits", LimitsSchema.parse({})),
+      })
+      .options({ returnValues: "ALL_NEW" })
+      .send();
+    return TenantRecordSchema.parse(Attributes);
   }
 
   async get(id: string): Promise<TenantRecord | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.profile(id),
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? TenantRecordSchema.parse(res.Item) : null;
+    const { Item } = await this.t.TenantProfile.build(GetItemCommand)
+      .key({ id })
+      .options({ consistent: true })
+      .send();
+    return Item ? TenantRecordSchema.parse(Item) : null;
   }
 
   async list(): Promise<TenantRecord[]> {
-    const out: TenantRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": "TENANTS", ":prefix": "TENANT#" },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of res.Items ?? []) out.push(TenantRecordSchema.parse(item));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const { Items = [] } = await this.t.table
+      .build(QueryCommand)
+      .entities(this.t.TenantProfile)
+      .query({ partition: keys.tenantsPk, range: { beginsWith: keys.tenantProfile("").sk } })
+      .options({ maxPages: Number.POSITIVE_INFINITY })
+      .send();
+    return Items.map((item) => TenantRecordSchema.parse(item));
   }
 
   private async updateProfile(
     id: string,
-    set: string,
-    values: Record<string, unknown>,
+    fields: { config?: string; config_json?: string; limits?: ReturnType<typeof $set<Limits>> },
   ): Promise<TenantRecord> {
     try {
-      const res = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: tenantKeys.profile(id),
-          UpdateExpression: `SET ${set}, updated_at = :at`,
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ...values, ":at": this.now().toISOString() },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      return TenantRecordSchema.parse(res.Attributes);
+      const { Attributes } = await this.t.TenantProfile.build(UpdateItemCommand)
+        .item({ id, ...fields, updated_at: this.now().toISOString() })
+        .options({ condition: { attr: "id", exists: true }, returnValues: "ALL_NEW" })
+        .send();
+      return TenantRecordSchema.parse(Attributes);
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new TenantNotFoundError(id);
       throw err;
@@ -164,60 +129,44 @@ export class DynamoTenantStore implements TenantStore {
   }
 
   setConfig(id: string, config: string, configJson: string): Promise<TenantRecord> {
-    return this.updateProfile(id, "config = :config, config_json = :json", {
-      ":config": config,
-      ":json": configJson,
-    });
+    return this.updateProfile(id, { config, config_json: configJson });
   }
 
   setLimits(id: string, limits: Limits): Promise<TenantRecord> {
-    return this.updateProfile(id, "limits = :limits", { ":limits": limits });
+    return this.updateProfile(id, { limits: $set(limits) });
   }
 
   /** Replaces the tenant's secrets with an encrypted blob; only the names are readable. */
   async putSecrets(id: string, blob: Buffer, names: string[]): Promise<void> {
     if (!(await this.get(id))) throw new TenantNotFoundError(id);
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...tenantKeys.secrets(id), blob, names, updated_at: this.now().toISOString() },
-      }),
-    );
+    await this.t.TenantSecrets.build(PutItemCommand)
+      .item({ pk: keys.tenantSecrets(id).pk, blob, names, updated_at: this.now().toISOString() })
+      .send();
   }
 
   async getSecrets(id: string): Promise<{ blob: Uint8Array; names: string[] } | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.secrets(id),
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? SecretsItemSchema.parse(res.Item) : null;
+    const { Item } = await this.t.TenantSecrets.build(GetItemCommand)
+      .key({ pk: keys.tenantSecrets(id).pk })
+      .options({ consistent: true })
+      .send();
+    return Item ? { blob: Item.blob, names: Item.names } : null;
   }
 
+  /** A key is stored twice: under its hash (authentication) and under its tenant (listing). */
   private keyPuts(key: ApiKeyRecord) {
     return [
-      {
-        Put: {
-          TableName: this.tableName,
-          Item: { ...tenantKeys.keyByHash(key.key_hash), ...key },
-          ConditionExpression: "attribute_not_exists(pk)",
-        },
-      },
-      {
-        Put: {
-          TableName: this.tableName,
-          Item: { ...tenantKeys.keyOfTenant(key.tenant_id, key.key_id), ...key },
-          ConditionExpression: "attribute_not_exists(pk)",
-        },
-      },
-    ];
+      this.t.ApiKeyByHash.build(PutTransaction)
+        .item(key)
+        .options({ condition: { attr: "key_hash", exists: false } }),
+      this.t.ApiKeyOfTenant.build(PutTransaction)
+        .item(key)
+        .options({ condition: { attr: "key_id", exists: false } }),
+    ] as const;
   }
 
   async addKey(key: ApiKeyRecord): Promise<void> {
     if (!(await this.get(key.tenant_id))) throw new TenantNotFoundError(key.tenant_id);
-    await this.db.send(new TransactWriteCommand({ TransactItems: this.keyPuts(key) }));
+    await execute(...this.keyPuts(key));
   }
 
   /** Registers a key unless that exact key is already registered (the local default key at start). */
@@ -228,45 +177,35 @@ export class DynamoTenantStore implements TenantStore {
   }
 
   async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": `TENANT#${tenantId}`, ":prefix": "KEY#" },
-        ConsistentRead: true,
-      }),
-    );
-    return (res.Items ?? []).map((i: Record<string, unknown>) => ApiKeyRecordSchema.parse(i));
+    const { Items = [] } = await this.t.table
+      .build(QueryCommand)
+      .entities(this.t.ApiKeyOfTenant)
+      .query({
+        partition: keys.apiKeyOfTenant(tenantId, "").pk,
+        range: { beginsWith: keys.apiKeyOfTenant(tenantId, "").sk },
+      })
+      .options({ consistent: true })
+      .send();
+    return Items.map((item) => ApiKeyRecordSchema.parse(item));
   }
 
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.keyOfTenant(tenantId, keyId),
-        ConsistentRead: true,
-      }),
-    );
-    if (!res.Item) throw new KeyNotFoundError(keyId);
-    const key = ApiKeyRecordSchema.parse(res.Item);
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: { TableName: this.tableName, Key: tenantKeys.keyOfTenant(tenantId, keyId) } },
-          { Delete: { TableName: this.tableName, Key: tenantKeys.keyByHash(key.key_hash) } },
-        ],
-      }),
+    const { Item } = await this.t.ApiKeyOfTenant.build(GetItemCommand)
+      .key({ tenant_id: tenantId, key_id: keyId })
+      .options({ consistent: true })
+      .send();
+    if (!Item) throw new KeyNotFoundError(keyId);
+    await execute(
+      this.t.ApiKeyOfTenant.build(DeleteTransaction).key({ tenant_id: tenantId, key_id: keyId }),
+      this.t.ApiKeyByHash.build(DeleteTransaction).key({ key_hash: Item.key_hash }),
     );
   }
 
   async findKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: tenantKeys.keyByHash(hash),
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? ApiKeyRecordSchema.parse(res.Item) : null;
+    const { Item } = await this.t.ApiKeyByHash.build(GetItemCommand)
+      .key({ key_hash: hash })
+      .options({ consistent: true })
+      .send();
+    return Item ? ApiKeyRecordSchema.parse(Item) : null;
   }
 }
