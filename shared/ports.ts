@@ -80,11 +80,6 @@ export class IdempotencyKeyTakenError extends Error {
   }
 }
 
-/** Whether `err` is an IdempotencyKeyTakenError (matched by its name, as Lambda reports errors). */
-export function isIdempotencyKeyTaken(err: unknown): boolean {
-  return err instanceof Error && err.name === "IdempotencyKeyTakenError";
-}
-
 export interface TaskRepository {
   /** Writes a new pending task and takes a concurrency slot, atomically; see IdempotencyKeyTakenError. */
   create(input: NewTask): Promise<TaskRecord>;

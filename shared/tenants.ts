@@ -1,6 +1,6 @@
 import * as z from "zod";
-import type { ProviderCredentials } from "./adapters/models/model-factory.js";
 import type { AgentConfig } from "./agent-config.js";
+import type { ProviderCredentials } from "./ports.js";
 
 /** No tenant's max_task_seconds can exceed this; the state machine's own time-out sits just above it. */
 export const MAX_TASK_SECONDS_CEILING = 86_400;

@@ -240,9 +240,9 @@ async function heartbeatTick(run: Run): Promise<void> {
   } else if (writer.hasPending) {
     await writer.flush();
   } else if (!writer.halt) {
-    const current = await run.deps.repo.get(run.task.tenant_id, run.task.id, true);
-    if (current && current.status !== "running")
-      writer.setHalt({ kind: "not_running", status: current.status });
+    // The status alone: the small state item, not the task's input.
+    const status = await run.deps.repo.status(run.task.tenant_id, run.task.id);
+    if (status && status !== "running") writer.setHalt({ kind: "not_running", status });
   }
 }
 

@@ -18,7 +18,7 @@ function isTaskId(id: string): boolean {
 
 import {
   type Executions,
-  isIdempotencyKeyTaken,
+  IdempotencyKeyTakenError,
   type Logger,
   type MetricsSink,
   NO_METRICS,
@@ -104,7 +104,7 @@ export class TaskService {
       });
     } catch (err) {
       if (err instanceof ConcurrencyLimitError) this.metrics.count("TasksRefusedConcurrencyLimit");
-      if (isIdempotencyKeyTaken(err) && req.idempotency) {
+      if (err instanceof IdempotencyKeyTakenError && req.idempotency) {
         const earlier = await this.replay(req.tenant.id, req.idempotency);
         if (earlier) return { task: earlier, created: false };
       }

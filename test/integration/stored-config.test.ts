@@ -1,5 +1,5 @@
-import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
@@ -61,30 +61,34 @@ describe("stored agent configs", () => {
 
   it("still loads a tenant stored before the JSON form existed, from its YAML", async () => {
     const at = new Date().toISOString();
-    await doc.send(new PutCommand({
-      TableName: tableName,
-      Item: {
-        pk: "TENANTS",
-        sk: "TENANT#legacy",
-        id: "legacy",
-        config,
-        limits: DEFAULT_LIMITS,
-        created_at: at,
-        updated_at: at,
-      },
-    }));
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          pk: "TENANTS",
+          sk: "TENANT#legacy",
+          id: "legacy",
+          config,
+          limits: DEFAULT_LIMITS,
+          created_at: at,
+          updated_at: at,
+        },
+      }),
+    );
     const tenant = await directory.get("legacy");
     expect(Object.keys(tenant?.config.agents ?? {})).toEqual(["root", "worker"]);
     expect((await admin.get("legacy")).agents).toEqual(["root", "worker"]);
   });
 
   it("checks the JSON form when it reads it: a damaged one gives a tenant with no agents, not a crash", async () => {
-    await doc.send(new UpdateCommand({
-      TableName: tableName,
-      Key: { pk: "TENANTS", sk: "TENANT#json" },
-      UpdateExpression: "SET config_json = :j",
-      ExpressionAttributeValues: { ":j": JSON.stringify({ agents: { root: { name: "root" } } }) },
-    }));
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: "TENANTS", sk: "TENANT#json" },
+        UpdateExpression: "SET config_json = :j",
+        ExpressionAttributeValues: { ":j": JSON.stringify({ agents: { root: { name: "root" } } }) },
+      }),
+    );
     const tenant = await directory.get("json");
     expect(tenant?.config.agents).toEqual({});
   });

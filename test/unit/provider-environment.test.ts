@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AnthropicMessagesModel } from "../../shared/adapters/models/anthropic-messages.js";
-import {
-  assertModelEndpoint,
-  createModelClient,
-  type ProviderCredentials,
-} from "../../shared/adapters/models/model-factory.js";
+import { assertModelEndpoint, createModelClient } from "../../shared/adapters/models/model-factory.js";
 import { OpenAIChatModel } from "../../shared/adapters/models/openai-chat.js";
+import type { ProviderCredentials } from "../../shared/ports.js";
 import { guardedFetch } from "../../shared/security/network-guard.js";
 import { FakeAnthropic } from "../support/fake-anthropic.js";
 import { FakeOpenAI } from "../support/fake-openai.js";

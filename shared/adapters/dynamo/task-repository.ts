@@ -32,13 +32,14 @@ import {
   type TaskStatus,
   WRITING_STATUS,
 } from "../../domain/task.js";
-import type {
-  Checkpoint,
-  FlushInput,
-  FlushOutcome,
-  ListQuery,
-  NewTask,
-  TaskRepository,
+import {
+  type Checkpoint,
+  type FlushInput,
+  type FlushOutcome,
+  IdempotencyKeyTakenError,
+  type ListQuery,
+  type NewTask,
+  type TaskRepository,
 } from "../../ports.js";
 import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "../../table-schema.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
@@ -47,14 +48,6 @@ import { createTableEntities, type TableEntities } from "./entities.js";
 
 type StateItem = FormattedItem<TableEntities["TaskState"]>;
 type InputItem = FormattedItem<TableEntities["TaskInput"]>;
-
-/** Thrown by create() when the Idempotency-Key was taken by a concurrent request. */
-export class IdempotencyKeyTakenError extends Error {
-  constructor() {
-    super("idempotency key taken");
-    this.name = "IdempotencyKeyTakenError";
-  }
-}
 
 export interface TaskRepositoryOptions {
   tableName: string;

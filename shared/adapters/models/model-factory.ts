@@ -1,13 +1,8 @@
 import type { ModelSpec } from "../../agent-spec.js";
 import { PermanentError } from "../../domain/errors.js";
 import { resolveEnvRefs } from "../../env-refs.js";
-import type { ModelClient } from "../../ports.js";
+import type { ModelClient, ProviderCredentials } from "../../ports.js";
 import { assertPublicUrl, guardedFetch, redactUrl } from "../../security/network-guard.js";
-
-export interface ProviderCredentials {
-  /** Values such as OPENAI_API_KEY: the process environment for the local tenant, the tenant's secrets in the cloud. */
-  get(name: string): string | undefined;
-}
 
 export interface ModelFactoryOptions {
   maxRetries?: number;
