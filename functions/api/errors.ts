@@ -25,6 +25,9 @@ export function makeErrorHandler(log: Logger) {
       const details = err.code === "invalid_config" ? err.details : undefined;
       const res = errorResponse(c, err.httpStatus, err.code, err.message, details);
       if (err.code === "concurrency_limit") res.headers.set("Retry-After", "5");
+      // The rest of an over-long body is never read: say the connection ends here, so that a
+      // client does not send its next request on a socket the server is about to close.
+      if (err.code === "payload_too_large") res.headers.set("Connection", "close");
       return res;
     }
     if (err instanceof HTTPException) {

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "task_too_large"
   | "idempotency_conflict"
   | "payload_too_large"
+  | "config_too_large"
   | "method_not_allowed"
   | "execution_start_failed"
   | "tenant_not_found"
@@ -121,6 +122,17 @@ export class PayloadTooLargeError extends DomainError {
   readonly httpStatus = 413;
   constructor(limit: number) {
     super(`request body is larger than ${limit} bytes`);
+  }
+}
+
+/** A tenant config whose stored form (YAML and its parsed JSON) would not fit one DynamoDB item. */
+export class ConfigTooLargeError extends DomainError {
+  readonly code = "config_too_large";
+  readonly httpStatus = 413;
+  constructor(bytes: number, limit: number) {
+    super(
+      `the agent config takes ${bytes} bytes stored (its YAML and its parsed form, UTF-8); at most ${limit} bytes fit`,
+    );
   }
 }
 

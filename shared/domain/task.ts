@@ -87,9 +87,25 @@ export function addUsage(a: Usage, b: Partial<Usage>): Usage {
   };
 }
 
-export const MetadataSchema = z
-  .record(z.string().min(1).max(128), z.string().max(1024))
-  .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata pairs");
+/**
+ * A record read from JSON. A `__proto__` key would set the object's prototype instead of a key,
+ * and zod's record drops it without a word: it is refused, by name.
+ */
+export function plainRecord<K extends z.core.$ZodRecordKey, V extends z.ZodType>(key: K, value: V) {
+  return z.preprocess(
+    (input, ctx) => {
+      if (typeof input === "object" && input !== null && Object.hasOwn(input, "__proto__"))
+        ctx.addIssue({ code: "custom", message: "__proto__ is not allowed as a name", input });
+      return input;
+    },
+    z.record(key, value),
+  );
+}
+
+export const MetadataSchema = plainRecord(z.string().min(1).max(128), z.string().max(1024)).refine(
+  (m) => Object.keys(m).length <= 16,
+  "at most 16 metadata pairs",
+);
 
 /** The task as clients see it (SPEC §5). */
 export const TaskSchema = z.object({

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { agentConfigToJson, parseAgentConfigText as parseConfig, storedAgentConfig } from "../agent-spec.js";
-import { InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
+import { ConfigTooLargeError, InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
 import { type ApiKeyRecord, secretsContext, type TenantRecord, type TenantStore } from "../ports.js";
 import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
 import { type Limits, LimitsSchema } from "../tenants.js";
@@ -15,6 +15,20 @@ export const SecretNameSchema = z
     "secret names are letters, digits and _ (not starting with a digit)",
   );
 export const CallerNameSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "not an agent name");
+
+/**
+ * A tenant's config is stored as its YAML and its parsed form in one DynamoDB item (400 KB at
+ * most): both together, in UTF-8 bytes (limits on text count characters), leave room for the rest.
+ */
+export const MAX_STORED_CONFIG_BYTES = 350 * 1024;
+
+/** The parsed form of a config as stored: 422 with every problem, 413 when it cannot be stored. */
+async function storedConfigJson(config: string): Promise<string> {
+  const json = agentConfigToJson(await parseConfig(config));
+  const bytes = Buffer.byteLength(config) + Buffer.byteLength(json);
+  if (bytes > MAX_STORED_CONFIG_BYTES) throw new ConfigTooLargeError(bytes, MAX_STORED_CONFIG_BYTES);
+  return json;
+}
 
 /** All of a tenant's secrets, as JSON, fit in one DynamoDB item with room to spare. */
 export const MAX_SECRETS_BYTES = 64 * 1024;
@@ -79,13 +93,13 @@ export class TenantAdmin {
   }
 
   async create(input: { id: string; config: string; limits?: Partial<Limits> }) {
-    const parsed = await parseConfig(input.config); // 422 with every problem
+    const configJson = await storedConfigJson(input.config); // 422 with every problem, 413 too large
     const limits = LimitsSchema.parse({ ...this.defaultLimits, ...input.limits });
     const { record, apiKey } = this.newKey(input.id, null);
     const tenant = await this.store.create({
       id: input.id,
       config: input.config,
-      configJson: agentConfigToJson(parsed),
+      configJson,
       limits,
       key: record,
     });
@@ -103,8 +117,7 @@ export class TenantAdmin {
   }
 
   async setConfig(id: string, config: string): Promise<TenantView> {
-    const parsed = await parseConfig(config);
-    const record = await this.store.setConfig(id, config, agentConfigToJson(parsed));
+    const record = await this.store.setConfig(id, config, await storedConfigJson(config));
     this.onChange(id);
     return await this.view(record);
   }
@@ -160,8 +173,7 @@ export class TenantAdmin {
 
   /** The local default tenant: config from BGA_CONFIG (replaced at every start), key from BGA_API_KEY. */
   async ensureDefaultTenant(id: string, config: string, apiKey: string): Promise<void> {
-    const parsed = await parseConfig(config);
-    await this.store.upsert(id, config, agentConfigToJson(parsed));
+    await this.store.upsert(id, config, await storedConfigJson(config));
     const hash = this.keys.hashApiKey(apiKey);
     const previous = (await this.store.listKeys(id)).find((k) => k.key_id === "key_default");
     // A changed BGA_API_KEY replaces the old default key.

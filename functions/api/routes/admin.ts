@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { plainRecord } from "../../../shared/domain/task.js";
 import { LimitsPatchSchema, LimitsSchema } from "../../../shared/tenants.js";
 import {
   CallerNameSchema,
@@ -37,8 +38,7 @@ const ConfigText = z
   .string()
   .min(1)
   .max(256 * 1024);
-const SecretsBody = z
-  .record(z.string(), z.string().max(64 * 1024))
+const SecretsBody = plainRecord(z.string(), z.string().max(64 * 1024))
   .refine((s) => Object.keys(s).length <= 100, "at most 100 secrets")
   .meta({ id: "Secrets" });
 

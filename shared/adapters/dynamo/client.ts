@@ -33,7 +33,13 @@ export function createDynamoDocumentClient(options: DynamoClientOptions): Dynamo
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   });
   return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    // convertClassInstanceToMap: a map whose own key is named `constructor` ({"constructor": "z"}
+    // in a task's metadata) is still a map, not an unsupported "class instance".
+    marshallOptions: {
+      removeUndefinedValues: true,
+      convertEmptyValues: false,
+      convertClassInstanceToMap: true,
+    },
   });
 }
 
