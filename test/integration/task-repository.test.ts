@@ -7,6 +7,7 @@ import { ensureTable } from "../../shared/adapters/dynamo/table.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { ConcurrencyLimitError } from "../../shared/domain/errors.js";
 import { emptyUsage, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
+import { IdempotencyKeyTakenError } from "../../shared/ports.js";
 import { keys } from "../../shared/table-schema.js";
 
 const doc = createLocalDynamoDocumentClient(inject("dynamodbEndpoint"));
@@ -263,5 +264,23 @@ describe("write cost", () => {
     expect((await repo.getMany("legacy", [old.id])).get(old.id)?.task).toBe(
       "the old layout kept the text here",
     );
+  });
+});
+
+describe("Idempotency-Key window", () => {
+  it("a key past its 24 h window is free again, before TTL has removed its item", async () => {
+    let now = Date.parse("2026-03-01T00:00:00.000Z");
+    const clocked = new DynamoTaskRepository(doc, { tableName, now: () => new Date(now) });
+    const idempotency = { key: "key-hash-1", bodyHash: "body-1" };
+    const first = await clocked.create({ record: record("idem"), maxRunningTasks: 10, idempotency });
+    // Within the window the key is taken, and finds the first task.
+    await expect(
+      clocked.create({ record: record("idem"), maxRunningTasks: 10, idempotency }),
+    ).rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+    expect((await clocked.findByIdempotencyKey("idem", "key-hash-1"))?.task.id).toBe(first.id);
+    now += 24 * 3_600_000 + 1000;
+    expect(await clocked.findByIdempotencyKey("idem", "key-hash-1")).toBeNull();
+    const second = await clocked.create({ record: record("idem"), maxRunningTasks: 10, idempotency });
+    expect((await clocked.findByIdempotencyKey("idem", "key-hash-1"))?.task.id).toBe(second.id);
   });
 });

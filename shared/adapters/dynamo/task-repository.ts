@@ -164,7 +164,16 @@ export class DynamoTaskRepository implements TaskRepository {
             body_hash: idempotency.bodyHash,
             expires_at: Math.floor(this.now().getTime() / 1000) + 86_400,
           })
-          .options({ condition: { attr: "task_id", exists: false } });
+          // A key past its 24 h window is free again, even before TTL removes its item (DynamoDB
+          // deletes expired items within days; locally, never).
+          .options({
+            condition: {
+              or: [
+                { attr: "task_id", exists: false },
+                { attr: "expires_at", lt: Math.floor(this.now().getTime() / 1000) },
+              ],
+            },
+          });
         await execute(takeSlot, putState, putInput, takeKey);
       } else {
         await execute(takeSlot, putState, putInput);
