@@ -116,20 +116,31 @@ export class OutputWriter {
         error: `output limit reached: the task wrote more than max_output_bytes (${this.options.maxOutputBytes} bytes)`,
       };
     }
+    const taken = { chunks: this.pending, bytes: this.pendingBytes };
     this.pending = [];
     this.pendingBytes = 0;
     this.writes += 1;
-    const outcome = await this.repo.flush({
-      tenantId: this.options.tenantId,
-      taskId: this.options.taskId,
-      expectedLastSeq: this.lastSeq,
-      chunks,
-      addOutputBytes: bytes,
-      usage: this.usage,
-      chunkExpiresAt: this.options.chunkExpiresAt,
-      ...(extra.checkpoint ? { checkpoint: { ...extra.checkpoint, lastSeq: this.lastSeq } } : {}),
-      ...(finish ? { finish } : {}),
-    });
+    let outcome: Awaited<ReturnType<TaskRepository["flush"]>>;
+    try {
+      outcome = await this.repo.flush({
+        tenantId: this.options.tenantId,
+        taskId: this.options.taskId,
+        expectedLastSeq: this.lastSeq,
+        chunks,
+        addOutputBytes: bytes,
+        usage: this.usage,
+        chunkExpiresAt: this.options.chunkExpiresAt,
+        ...(extra.checkpoint ? { checkpoint: { ...extra.checkpoint, lastSeq: this.lastSeq } } : {}),
+        ...(finish ? { finish } : {}),
+      });
+    } catch (err) {
+      // Not stored (the store's own retries spent): the chunks go back in front of what came since,
+      // so the next flush writes them. If none ever succeeds, the error ends the step, which the
+      // state machine retries from the last checkpoint. Output is never dropped in silence.
+      this.pending = taken.chunks.concat(this.pending);
+      this.pendingBytes += taken.bytes;
+      throw err;
+    }
     if (!outcome.ok) {
       this.setHalt(
         outcome.reason === "superseded"

@@ -20,6 +20,8 @@ export interface HarnessOptions {
   fake?: FakeOpenAI;
   /** The default tenant's secrets (its `${env.NAME}` values and provider keys); default none. */
   tenantEnv?: Record<string, string>;
+  /** DynamoDB to use (e.g. a fault-injecting proxy); default the test run's DynamoDB Local. */
+  dynamodbEndpoint?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function startHarness(options: HarnessOptions = {}) {
   const fake = options.fake ?? (await new FakeOpenAI().start());
   const tableName = options.tableName ?? `bga-test-${randomUUID()}`;
   const runtime: LocalRuntime = await createLocalRuntime({
-    dynamodbEndpoint: inject("dynamodbEndpoint"),
+    dynamodbEndpoint: options.dynamodbEndpoint ?? inject("dynamodbEndpoint"),
     tableName,
     defaultTenant: {
       config: (options.config ?? testConfig)(fake.url),

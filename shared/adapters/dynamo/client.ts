@@ -5,6 +5,7 @@ import {
   TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type ExecuteTransactWriteInput, execute } from "dynamodb-toolbox/entity/actions/transactWrite";
 
 /** Credentials, or a provider of them, as the SDK clients take them. */
 export type AwsCredentials = NonNullable<DynamoDBClientConfig["credentials"]>;
@@ -70,4 +71,35 @@ export function conditionFailedAt(err: unknown, index: number): boolean {
 /** A conditional single-item write refused. */
 export function isConditionalCheckFailed(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException;
+}
+
+/**
+ * A transaction cancelled only because another one touched one of its items at the same time
+ * (DynamoDB's TransactionConflict), not because a condition failed: it may simply run again.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  if (!(err instanceof TransactionCanceledException)) return false;
+  const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
+  return codes.includes("TransactionConflict") && !codes.includes("ConditionalCheckFailed");
+}
+
+/** Attempts of a transaction that keeps conflicting; the backoff doubles from 25 ms (full jitter). */
+export const TRANSACTION_ATTEMPTS = 6;
+
+/**
+ * Runs a write transaction (dynamodb-toolbox's execute), again with backoff while it only
+ * conflicts with another transaction. The SDK retries throttling and 5xx itself, but not
+ * conflicts (DynamoDB leaves those to the caller): a task's finishing write touches its tenant's
+ * counters item, which a concurrent create may hold at that moment.
+ */
+export async function executeTransaction(...transactions: ExecuteTransactWriteInput): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await execute(...transactions);
+      return;
+    } catch (err) {
+      if (!isTransactionConflict(err) || attempt >= TRANSACTION_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+    }
+  }
 }

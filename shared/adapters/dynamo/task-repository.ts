@@ -8,7 +8,6 @@ import type { Condition } from "dynamodb-toolbox/entity/actions/parseCondition";
 import { DeleteTransaction } from "dynamodb-toolbox/entity/actions/transactDelete";
 import { PutTransaction } from "dynamodb-toolbox/entity/actions/transactPut";
 import { UpdateTransaction } from "dynamodb-toolbox/entity/actions/transactUpdate";
-import { execute } from "dynamodb-toolbox/entity/actions/transactWrite";
 import {
   $add,
   $append,
@@ -43,7 +42,7 @@ import {
 } from "../../ports.js";
 import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "../../table-schema.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
-import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
+import { conditionFailedAt, executeTransaction, isConditionalCheckFailed } from "./client.js";
 import { createTableEntities, type TableEntities } from "./entities.js";
 
 type StateItem = FormattedItem<TableEntities["TaskState"]>;
@@ -174,9 +173,9 @@ export class DynamoTaskRepository implements TaskRepository {
               ],
             },
           });
-        await execute(takeSlot, putState, putInput, takeKey);
+        await executeTransaction(takeSlot, putState, putInput, takeKey);
       } else {
-        await execute(takeSlot, putState, putInput);
+        await executeTransaction(takeSlot, putState, putInput);
       }
     } catch (err) {
       if (conditionFailedAt(err, 0)) throw new ConcurrencyLimitError(maxRunningTasks);
@@ -368,7 +367,7 @@ export class DynamoTaskRepository implements TaskRepository {
     };
     try {
       if (move.ends) {
-        await execute(
+        await executeTransaction(
           this.t.TaskState.build(UpdateTransaction).item(item).options({ condition }),
           this.releaseSlot(tenantId),
         );
@@ -459,7 +458,7 @@ export class DynamoTaskRepository implements TaskRepository {
     const all = [taskUpdate, ...chunkPuts, ...last];
     if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
     try {
-      await execute(...all);
+      await executeTransaction(...all);
     } catch (err) {
       if (!conditionFailedAt(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);

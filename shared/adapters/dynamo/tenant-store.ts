@@ -3,7 +3,6 @@ import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
 import { PutItemCommand } from "dynamodb-toolbox/entity/actions/put";
 import { DeleteTransaction } from "dynamodb-toolbox/entity/actions/transactDelete";
 import { PutTransaction } from "dynamodb-toolbox/entity/actions/transactPut";
-import { execute } from "dynamodb-toolbox/entity/actions/transactWrite";
 import { $get, $set, UpdateItemCommand } from "dynamodb-toolbox/entity/actions/update";
 import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
 import * as z from "zod";
@@ -11,7 +10,7 @@ import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../
 import type { ApiKeyRecord, TenantRecord, TenantStore } from "../../ports.js";
 import { keys } from "../../table-schema.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
-import { conditionFailedAt, isConditionalCheckFailed } from "./client.js";
+import { conditionFailedAt, executeTransaction, isConditionalCheckFailed } from "./client.js";
 import { createTableEntities, type TableEntities } from "./entities.js";
 
 export type { ApiKeyRecord, TenantRecord };
@@ -64,7 +63,7 @@ export class DynamoTenantStore implements TenantStore {
       updated_at: at,
     };
     try {
-      await execute(
+      await executeTransaction(
         this.t.TenantProfile.build(PutTransaction)
           .item(record)
           .options({ condition: { attr: "id", exists: false } }),
@@ -166,7 +165,7 @@ export class DynamoTenantStore implements TenantStore {
 
   async addKey(key: ApiKeyRecord): Promise<void> {
     if (!(await this.get(key.tenant_id))) throw new TenantNotFoundError(key.tenant_id);
-    await execute(...this.keyPuts(key));
+    await executeTransaction(...this.keyPuts(key));
   }
 
   /** Registers a key unless that exact key is already registered (the local default key at start). */
@@ -195,7 +194,7 @@ export class DynamoTenantStore implements TenantStore {
       .options({ consistent: true })
       .send();
     if (!Item) throw new KeyNotFoundError(keyId);
-    await execute(
+    await executeTransaction(
       this.t.ApiKeyOfTenant.build(DeleteTransaction).key({ tenant_id: tenantId, key_id: keyId }),
       this.t.ApiKeyByHash.build(DeleteTransaction).key({ key_hash: Item.key_hash }),
     );
