@@ -22,6 +22,8 @@ export const keys = {
     pk: `TENANT#${tenantId}#TASK#${taskId}`,
     sk: "CHECKPOINT",
   }),
+  /** The parts of a checkpoint after the first (one item holds at most CHECKPOINT_PART_BYTES). */
+  checkpointPartSk: (part: number) => `CHECKPOINT#${String(part).padStart(4, "0")}`,
   counters: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "COUNTERS" }),
   idempotency: (tenantId: string, keyHash: string) => ({
     pk: `TENANT#${tenantId}#IDEMPOTENCY#${keyHash}`,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod";
+import { headUtf8 } from "./chunk.js";
 
 /** Every status a task can have. `pending` → `running` → one of the three finished ones. */
 export const TASK_STATUSES = ["pending", "running", "completed", "failed", "stopped"] as const;
@@ -139,6 +140,16 @@ export const TaskRecordSchema = TaskSchema.extend({
   children: z.array(z.string()).optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
+
+/** The most of an error text a task keeps: errors come from models and MCP servers, of any size. */
+export const MAX_ERROR_BYTES = 4096;
+
+/** An error text as stored: at most MAX_ERROR_BYTES of UTF-8, cut at a character boundary. */
+export function boundedError(text: string): string {
+  if (Buffer.byteLength(text) <= MAX_ERROR_BYTES) return text;
+  const marker = " … [error cut]";
+  return headUtf8(text, MAX_ERROR_BYTES - Buffer.byteLength(marker)) + marker;
+}
 
 /** Nesting limit of background agents starting background agents (SPEC §6). */
 export const MAX_DEPTH = 3;

@@ -74,7 +74,7 @@ describe("stored layout (the entities write the items the table has always held)
     });
     const pk = keys.task("lay", record.id).pk;
     expect(await stored(pk)).toEqual({
-      CHECKPOINT: ["data", "expires_at", "last_seq", "pk", "sk", "turns"],
+      CHECKPOINT: ["data", "expires_at", "last_seq", "parts", "pk", "sk", "turns"],
       [keys.chunkSk(1)]: ["at", "expires_at", "kind", "pk", "seq", "sk", "text"],
       INPUT: ["expected_output", "expires_at", "pk", "sk", "task"],
       TASK: [...TASK_ATTRIBUTES, "started_ms"].sort(),

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, inject, it } from "vitest";
@@ -282,5 +282,78 @@ describe("Idempotency-Key window", () => {
     expect(await clocked.findByIdempotencyKey("idem", "key-hash-1")).toBeNull();
     const second = await clocked.create({ record: record("idem"), maxRunningTasks: 10, idempotency });
     expect((await clocked.findByIdempotencyKey("idem", "key-hash-1"))?.task.id).toBe(second.id);
+  });
+});
+
+describe("checkpoints larger than one item", () => {
+  it("a conversation over 2 MB (a large tool result) is checkpointed across items and read back whole", async () => {
+    const t = await repo.create({ record: record("big"), maxRunningTasks: 10 });
+    await repo.transition("big", t.id, "running");
+    // Random text hardly compresses: ~2.4 MB of conversation is ~1.8 MB gzipped, six items.
+    const toolResult = randomBytes(1_800_000).toString("base64");
+    const messages = [
+      { role: "user" as const, content: "read the big file" },
+      {
+        role: "assistant" as const,
+        content: null,
+        tool_calls: [{ id: "c1", name: "read", arguments: "{}" }],
+      },
+      { role: "tool" as const, tool_call_id: "c1", content: toolResult },
+    ];
+    const outcome = await repo.flush({
+      tenantId: "big",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [{ kind: "tool_result", text: "read" }],
+      addOutputBytes: 4,
+      usage: emptyUsage(),
+      checkpoint: { messages, turns: 1, lastSeq: 0 },
+    });
+    expect(outcome).toEqual({ ok: true, lastSeq: 1 });
+    const back = await repo.getCheckpoint("big", t.id);
+    expect(back?.turns).toBe(1);
+    expect(back?.lastSeq).toBe(1);
+    expect(back?.messages).toEqual(messages);
+    // A later, smaller checkpoint replaces it (its stale parts are not read).
+    const small = [{ role: "user" as const, content: "short now" }];
+    await repo.flush({
+      tenantId: "big",
+      taskId: t.id,
+      expectedLastSeq: 1,
+      chunks: [],
+      addOutputBytes: 0,
+      usage: emptyUsage(),
+      checkpoint: { messages: small, turns: 2, lastSeq: 1 },
+    });
+    expect((await repo.getCheckpoint("big", t.id))?.messages).toEqual(small);
+  });
+});
+
+describe("error texts", () => {
+  it("an error of ~350 KB on a task with 90 KB of task text is stored cut to 4 KiB, so the failure write cannot fail on size", async () => {
+    const t = await repo.create({
+      record: { ...record("errors"), task: "t".repeat(90 * 1024) },
+      maxRunningTasks: 10,
+    });
+    await repo.transition("errors", t.id, "running");
+    const huge = `model said: ${"é".repeat(175_000)}`;
+    const outcome = await repo.flush({
+      tenantId: "errors",
+      taskId: t.id,
+      expectedLastSeq: 0,
+      chunks: [],
+      addOutputBytes: 0,
+      usage: emptyUsage(),
+      finish: { status: "failed", error: huge },
+    });
+    expect(outcome.ok).toBe(true);
+    const failed = await repo.get("errors", t.id, true);
+    expect(failed?.status).toBe("failed");
+    expect(Buffer.byteLength(failed?.error ?? "")).toBeLessThanOrEqual(4096);
+    expect(failed?.error).toMatch(/^model said: é+ … \[error cut\]$/);
+    // The same through a status move (e.g. the reconciler's or a failed start's).
+    const u = await repo.create({ record: record("errors"), maxRunningTasks: 10 });
+    const moved = await repo.transition("errors", u.id, "failed", { error: huge });
+    expect(moved.moved && Buffer.byteLength(moved.task.error ?? "")).toBeLessThanOrEqual(4096);
   });
 });

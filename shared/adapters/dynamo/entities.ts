@@ -134,12 +134,29 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     ...plain,
     schema: item({
       pk: string().key().hidden(),
+      /** The first part of the gzipped conversation. */
       data: binary(),
+      /** How many parts it has in all; absent on checkpoints stored in one part before parts existed. */
+      parts: number().optional(),
       turns: number(),
       last_seq: number(),
       expires_at: number().hidden(),
     }),
     computeKey: ({ pk }) => ({ pk, sk: keys.checkpoint("", "").sk }),
+  });
+
+  /** The further parts of a checkpoint too large for one item (DynamoDB's 400 KB). */
+  const CheckpointPart = new Entity({
+    name: "CheckpointPart",
+    table,
+    ...plain,
+    schema: item({
+      pk: string().key().hidden(),
+      part: number().key(),
+      data: binary(),
+      expires_at: number().hidden(),
+    }),
+    computeKey: ({ pk, part }) => ({ pk, sk: keys.checkpointPartSk(part) }),
   });
 
   /** A tenant's running-task count (the concurrency limit). */
@@ -237,6 +254,7 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     TaskInput,
     OutputChunk,
     Checkpoint,
+    CheckpointPart,
     Counters,
     Idempotency,
     TenantProfile,

@@ -23,6 +23,7 @@ import * as z from "zod";
 import { byteLength, type Chunk, splitUtf8 } from "../../domain/chunk.js";
 import { ConcurrencyLimitError, InvalidRequestError } from "../../domain/errors.js";
 import {
+  boundedError,
   finishingMove,
   type StatusMove,
   statusMove,
@@ -44,6 +45,9 @@ import { INDEX_BY_STATUS, INDEX_BY_TENANT, keys } from "../../table-schema.js";
 import { DEFAULT_LIMITS } from "../../tenants.js";
 import { conditionFailedAt, executeTransaction, isConditionalCheckFailed } from "./client.js";
 import { createTableEntities, type TableEntities } from "./entities.js";
+
+/** The most of a gzipped checkpoint one item holds (DynamoDB items are at most 400 KB). */
+export const CHECKPOINT_PART_BYTES = 350 * 1024;
 
 type StateItem = FormattedItem<TableEntities["TaskState"]>;
 type InputItem = FormattedItem<TableEntities["TaskInput"]>;
@@ -356,7 +360,7 @@ export class DynamoTaskRepository implements TaskRepository {
       tenant_id: tenantId,
       id: taskId,
       ...this.moveUpdate(move, tenantId, this.now()),
-      ...(fields.error !== undefined ? { error: fields.error } : {}),
+      ...(fields.error !== undefined ? { error: boundedError(fields.error) } : {}),
       ...(fields.result !== undefined ? { result: fields.result } : {}),
     };
     const condition: Condition<TableEntities["TaskState"]> = {
@@ -429,7 +433,7 @@ export class DynamoTaskRepository implements TaskRepository {
           ? {
               ...this.moveUpdate(move, input.tenantId, now),
               result: input.finish.result ?? null,
-              error: input.finish.error ?? null,
+              error: input.finish.error == null ? null : boundedError(input.finish.error),
             }
           : {}),
       })
@@ -443,17 +447,10 @@ export class DynamoTaskRepository implements TaskRepository {
       });
     const checkpointKey = { pk };
     const last = input.finish
-      ? [this.releaseSlot(input.tenantId), Checkpoint.build(DeleteTransaction).key(checkpointKey)]
+      ? // Parts after the first are left to expire with the chunks: without the head they are never read.
+        [this.releaseSlot(input.tenantId), Checkpoint.build(DeleteTransaction).key(checkpointKey)]
       : input.checkpoint
-        ? [
-            Checkpoint.build(PutTransaction).item({
-              ...checkpointKey,
-              data: gzipSync(JSON.stringify(input.checkpoint.messages)),
-              turns: input.checkpoint.turns,
-              last_seq: seq,
-              expires_at: chunkExpiry,
-            }),
-          ]
+        ? this.checkpointPuts(pk, input.checkpoint, seq, chunkExpiry)
         : [];
     const all = [taskUpdate, ...chunkPuts, ...last];
     if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
@@ -477,16 +474,63 @@ export class DynamoTaskRepository implements TaskRepository {
       .send();
   }
 
+  /**
+   * A checkpoint as items: the gzipped conversation cut into parts of CHECKPOINT_PART_BYTES, the
+   * first in the head item (with the turn count), the rest in CHECKPOINT#0001… A long conversation
+   * (a large tool result, many turns) then never passes DynamoDB's 400 KB item limit; what bounds
+   * it is the transaction's 4 MB.
+   */
+  private checkpointPuts(
+    pk: string,
+    checkpoint: Omit<Checkpoint, "lastSeq">,
+    seq: number,
+    expiresAt: number,
+  ) {
+    const data = gzipSync(JSON.stringify(checkpoint.messages));
+    const parts: Buffer[] = [];
+    for (let at = 0; at < data.length || parts.length === 0; at += CHECKPOINT_PART_BYTES)
+      parts.push(data.subarray(at, at + CHECKPOINT_PART_BYTES));
+    const [first = Buffer.alloc(0), ...rest] = parts;
+    return [
+      this.t.Checkpoint.build(PutTransaction).item({
+        pk,
+        data: first,
+        parts: parts.length,
+        turns: checkpoint.turns,
+        last_seq: seq,
+        expires_at: expiresAt,
+      }),
+      ...rest.map((part, i) =>
+        this.t.CheckpointPart.build(PutTransaction).item({
+          pk,
+          part: i + 1,
+          data: part,
+          expires_at: expiresAt,
+        }),
+      ),
+    ];
+  }
+
   async getCheckpoint(tenantId: string, taskId: string): Promise<Checkpoint | null> {
-    const { Item: item } = await this.t.Checkpoint.build(GetItemCommand)
-      .key({ pk: taskPk(tenantId, taskId) })
+    const pk = taskPk(tenantId, taskId);
+    const { Item: head } = await this.t.Checkpoint.build(GetItemCommand)
+      .key({ pk })
       .options({ consistent: true })
       .send();
-    if (!item) return null;
+    if (!head) return null;
+    const parts = [head.data];
+    for (let part = 1; part < (head.parts ?? 1); part++) {
+      const { Item } = await this.t.CheckpointPart.build(GetItemCommand)
+        .key({ pk, part })
+        .options({ consistent: true })
+        .send();
+      if (!Item) throw new Error(`checkpoint part ${part} of ${head.parts} is missing`);
+      parts.push(Item.data);
+    }
     return {
-      messages: JSON.parse(gunzipSync(item.data).toString("utf8")),
-      turns: item.turns,
-      lastSeq: item.last_seq,
+      messages: JSON.parse(gunzipSync(Buffer.concat(parts)).toString("utf8")),
+      turns: head.turns,
+      lastSeq: head.last_seq,
     };
   }
 
