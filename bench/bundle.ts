@@ -168,6 +168,10 @@ function printProfile(api: Bundle, profile: Map<string, number>): void {
         packages.has(name) ? kib(packages.get(name)?.coldBytes ?? 0) : "",
       ]),
   );
+  const biggest = [...packages.values()].sort((x, y) => y.coldBytes - x.coldBytes).slice(0, 8);
+  console.log(
+    `biggest at a cold start (KiB; their compile time is in node's rows): ${biggest.map((p) => `${p.name} ${kib(p.coldBytes, 0)}`).join(", ")}`,
+  );
 }
 
 function summary(
