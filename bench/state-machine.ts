@@ -61,4 +61,8 @@ export async function runExecution(
 }
 
 /** Executions that do nothing: POST /v1/tasks only creates the task; the bench runs it with runExecution. */
-export const NO_EXECUTIONS = { start: async () => {}, stop: async () => {} };
+export const NO_EXECUTIONS = {
+  start: async () => {},
+  stop: async () => {},
+  describe: async () => "missing" as const,
+};

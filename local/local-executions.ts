@@ -72,6 +72,11 @@ export class LocalExecutions implements Executions {
     this.running.get(input.taskId)?.abort();
   }
 
+  /** In process: an execution this process runs now is running; any other is not there (a restart lost it). */
+  async describe(input: { tenantId: string; taskId: string }): Promise<"running" | "missing"> {
+    return this.running.has(input.taskId) ? "running" : "missing";
+  }
+
   /** Executions not yet ended. */
   get active(): number {
     return this.running.size;

@@ -32,6 +32,9 @@ const noExecutions: Executions = {
   stop: async () => {
     throw new Error("no executions while writing the OpenAPI document");
   },
+  describe: async () => {
+    throw new Error("no executions while writing the OpenAPI document");
+  },
 };
 
 /** The document as the app serves it. */

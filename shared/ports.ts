@@ -118,6 +118,8 @@ export interface TaskRepository {
 export interface Executions {
   start(input: { tenantId: string; taskId: string }): Promise<void>;
   stop(input: { tenantId: string; taskId: string; cause: string }): Promise<void>;
+  /** Whether the task's execution is running, has ended, or was never started. */
+  describe(input: { tenantId: string; taskId: string }): Promise<"running" | "ended" | "missing">;
 }
 
 export interface ModelTurnRequest {

@@ -1,13 +1,17 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { Function as NodeFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { acknowledgeGrantWildcards } from "./nag.js";
 import { createNodeFunction } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
+import type { TaskStateMachine } from "./task-state-machine.js";
 import type { TaskTable } from "./task-table.js";
 
 /** Execution statuses after which a task that is still pending/running can never finish by itself. */
@@ -15,7 +19,12 @@ export const RECONCILED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
 
 export interface ReconcilerProps {
   readonly table: TaskTable;
-  readonly stateMachine: IStateMachine;
+  readonly stateMachine: Pick<
+    TaskStateMachine,
+    "stateMachineArn" | "grantStartExecution" | "grantDescribeExecution"
+  >;
+  /** How often the sweep looks for tasks stuck open (functions/reconciler). @default 5 minutes */
+  readonly sweepInterval?: Duration;
   /** Times EventBridge retries delivering an event to the function. @default 8 */
   readonly retryAttempts?: number;
   /** How long EventBridge keeps trying before the event goes to the dead-letter queue. @default 6 hours */
@@ -34,6 +43,7 @@ export interface ReconcilerProps {
 export class Reconciler extends Construct {
   readonly function: NodeFunction;
   readonly rule: Rule;
+  readonly sweepSchedule: Schedule;
   readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
@@ -64,11 +74,41 @@ export class Reconciler extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      environment: { BGA_TABLE_NAME: props.table.tableName },
+      environment: {
+        BGA_TABLE_NAME: props.table.tableName,
+        BGA_STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+      },
       // Events the function failed on after Lambda's own retries: kept for an operator.
       deadLetterQueue: this.deadLetterQueue,
     });
     props.table.grantReadWriteData(this.function);
+    // The sweep: is a task's execution still there (DescribeExecution); start a pending task's.
+    props.stateMachine.grantDescribeExecution(this.function);
+    props.stateMachine.grantStartExecution(this.function);
+
+    // Step Functions' status events are best effort, and the API can die between writing a task
+    // and starting its execution: a sweep on a schedule ends or restarts tasks stuck open.
+    // The schedule's own role, allowed to invoke this function and nothing else.
+    const scheduleRole = new Role(this, "SweepScheduleRole", {
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com"),
+      description: "EventBridge Scheduler: invokes the reconciler's sweep",
+    });
+    acknowledgeGrantWildcards(
+      scheduleRole,
+      this.function.grantInvoke(scheduleRole),
+      "Lambda's invoke grant covers the function and its versions (<arn>:*) of this one function only",
+    );
+    this.sweepSchedule = new Schedule(this, "SweepSchedule", {
+      description: "Background Agents: sweep for tasks stuck pending or running (functions/reconciler)",
+      schedule: ScheduleExpression.rate(props.sweepInterval ?? Duration.minutes(5)),
+      target: new LambdaInvoke(this.function, {
+        role: scheduleRole,
+        input: ScheduleTargetInput.fromObject({ action: "sweep" }),
+        // The next sweep comes soon enough; a failed one is not worth a retry storm.
+        retryAttempts: 0,
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
 
     this.rule = new Rule(this, "ExecutionEndedRule", {
       description: "Task executions that failed, timed out or were aborted",

@@ -109,6 +109,17 @@ export class TaskStateMachine extends Construct {
     return grant;
   }
 
+  /** DescribeExecution of this state machine's executions (what the reconciler's sweep reads). */
+  grantDescribeExecution(grantee: IGrantable): Grant {
+    const grant = this.stateMachine.grantExecution(grantee, "states:DescribeExecution");
+    acknowledgeGrantWildcards(
+      grantee,
+      grant,
+      "Execution names are task IDs, known only at run time: the wildcard covers executions of this state machine only",
+    );
+    return grant;
+  }
+
   get stateMachineArn(): string {
     return this.stateMachine.stateMachineArn;
   }

@@ -233,7 +233,7 @@ export class BackgroundAgentsStack extends Stack {
     }
     this.reconciler = new Reconciler(this, "Reconciler", {
       table: this.tasks,
-      stateMachine: this.stateMachine.stateMachine,
+      stateMachine: this.stateMachine,
       logRetention,
     });
     this.monitoring = new Monitoring(this, "Monitoring", {

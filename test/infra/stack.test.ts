@@ -378,6 +378,44 @@ describe("reconciler", () => {
   });
 });
 
+describe("sweep for tasks stuck open", () => {
+  it("an EventBridge Scheduler schedule invokes the reconciler every 5 minutes with the sweep input", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "rate(5 minutes)",
+      State: "ENABLED",
+      Target: Match.objectLike({
+        Arn: { "Fn::GetAtt": [idOf(stack.reconciler.function), "Arn"] },
+        Input: JSON.stringify({ action: "sweep" }),
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }),
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [idOf(stack.reconciler.deadLetterQueue), "Arn"] } },
+      }),
+    });
+  });
+
+  it("the reconciler may describe and start the state machine's executions, and knows its ARN", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      FunctionName: Match.absent(),
+      Environment: {
+        Variables: Match.objectLike({
+          BGA_STATE_MACHINE_ARN: { Ref: idOf(stack.stateMachine.stateMachine) },
+        }),
+      },
+      Description: Match.stringLikeRegexp("marks tasks failed"),
+    });
+    const statements = Object.values(resourcesOf("AWS::IAM::Policy"))
+      .filter((p) =>
+        JSON.stringify(p.Properties.Roles).includes(
+          idOf(stack.reconciler.function.role ?? stack.reconciler.function),
+        ),
+      )
+      .flatMap(
+        (p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement,
+      );
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(["states:DescribeExecution", "states:StartExecution"]));
+  });
+});
+
 describe("monitoring", () => {
   const alarms = () => resourcesOf("AWS::CloudWatch::Alarm");
   /** The metrics an alarm watches: its own, or those of its math expression. */

@@ -24,6 +24,7 @@ beforeAll(async () => {
         throw new Error("ThrottlingException: rate exceeded (after the SDK's retries)");
       },
       stop: async () => {},
+      describe: async () => "missing" as const,
     },
   });
 });

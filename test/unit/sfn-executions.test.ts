@@ -107,3 +107,23 @@ describe("Step Functions executions", () => {
     });
   });
 });
+
+describe("describing a task's execution (the sweep)", () => {
+  it("running, ended, or missing: by DescribeExecution of the task's execution", async () => {
+    endpoint.enqueue(
+      { status: 200, body: { executionArn: "x", stateMachineArn: SM, status: "RUNNING", startDate: 1 } },
+      { status: 200, body: { executionArn: "x", stateMachineArn: SM, status: "SUCCEEDED", startDate: 1 } },
+      awsError(400, "ExecutionDoesNotExist", "Execution Does Not Exist"),
+    );
+    const ref = { tenantId: "acme", taskId: "agent_task_abc" };
+    expect(await executions.describe(ref)).toBe("running");
+    expect(await executions.describe(ref)).toBe("ended");
+    expect(await executions.describe(ref)).toBe("missing");
+    expect(endpoint.requests.map((r) => [r.target, r.body])).toEqual(
+      Array(3).fill([
+        "AWSStepFunctions.DescribeExecution",
+        { executionArn: "arn:aws:states:eu-west-1:123456789012:execution:bga-tasks:agent_task_abc" },
+      ]),
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   SFNClient,
@@ -68,6 +69,18 @@ export class SfnExecutions implements Executions {
       );
     } catch (err) {
       if (err instanceof ExecutionDoesNotExist) return;
+      throw err;
+    }
+  }
+
+  async describe(input: { tenantId: string; taskId: string }): Promise<"running" | "ended" | "missing"> {
+    try {
+      const { status } = await this.sfn.send(
+        new DescribeExecutionCommand({ executionArn: executionArn(this.stateMachineArn, input.taskId) }),
+      );
+      return status === "RUNNING" || status === "PENDING_REDRIVE" ? "running" : "ended";
+    } catch (err) {
+      if (err instanceof ExecutionDoesNotExist) return "missing";
       throw err;
     }
   }
