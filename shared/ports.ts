@@ -86,6 +86,8 @@ export interface TaskRepository {
   /** Finds the task an Idempotency-Key created, with the body hash it was created with. */
   findByIdempotencyKey(tenantId: string, key: string): Promise<{ task: TaskRecord; bodyHash: string } | null>;
   get(tenantId: string, taskId: string, consistent?: boolean): Promise<TaskRecord | null>;
+  /** The statuses alone of up to 100 tasks (strongly consistent): what `wait` polls. */
+  statuses(tenantId: string, taskIds: string[]): Promise<Map<string, TaskStatus>>;
   /** The task's status alone (strongly consistent): what a runner's heartbeat reads. */
   status(tenantId: string, taskId: string): Promise<TaskStatus | null>;
   getMany(tenantId: string, taskIds: string[]): Promise<Map<string, TaskRecord>>;

@@ -246,15 +246,19 @@ export class TaskService {
     const malformed = taskIds.find((id) => !isTaskId(id));
     if (malformed !== undefined) throw new TaskNotFoundError(malformed);
     const deadline = Date.now() + timeoutSeconds * 1000;
+    // Polls the statuses alone (small state items), then reads the tasks once, at the end.
     for (;;) {
-      const found = await this.repo.getMany(tenant.id, taskIds);
-      const missing = taskIds.find((id) => !found.has(id));
+      const statuses = await this.repo.statuses(tenant.id, taskIds);
+      const missing = taskIds.find((id) => !statuses.has(id));
       if (missing) throw new TaskNotFoundError(missing);
-      const tasks = taskIds.map((id) => found.get(id) as TaskRecord);
-      const allDone = tasks.every((t) => isFinished(t.status));
+      const allDone = [...statuses.values()].every(isFinished);
       const timedOut = !allDone && (Date.now() >= deadline || Boolean(signal?.aborted));
       if (allDone || timedOut) {
-        return { all_done: allDone, timed_out: timedOut, tasks: tasks.map(waitItem) };
+        const found = await this.repo.getMany(tenant.id, taskIds);
+        const tasks = taskIds.map((id) => found.get(id)).filter((t): t is TaskRecord => t !== undefined);
+        // From the tasks as read last (one may have ended since its status was polled).
+        const done = tasks.every((t) => isFinished(t.status));
+        return { all_done: done, timed_out: !done, tasks: tasks.map(waitItem) };
       }
       await sleep(Math.min(this.options.waitPollMs, Math.max(0, deadline - Date.now())), signal);
     }

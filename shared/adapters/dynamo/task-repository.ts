@@ -220,6 +220,27 @@ export class DynamoTaskRepository implements TaskRepository {
       : null;
   }
 
+  /** The statuses alone of up to 100 tasks (state items only, one attribute): what `wait` polls. */
+  async statuses(tenantId: string, taskIds: string[]): Promise<Map<string, TaskStatus>> {
+    const { table, TaskState } = this.t;
+    const ids = [...new Set(taskIds)];
+    const out = new Map<string, TaskStatus>();
+    if (ids.length === 0) return out;
+    const command = table
+      .build(BatchGetCommand)
+      .requests(...ids.map((id) => TaskState.build(BatchGetRequest).key({ tenant_id: tenantId, id })))
+      .options({ consistent: true });
+    const { Responses: [found = []] = [] } = await executeBatchGet(
+      { maxAttempts: Number.POSITIVE_INFINITY },
+      command,
+    );
+    ids.forEach((id, n) => {
+      const state = found[n] as StateItem | undefined;
+      if (state) out.set(id, state.status);
+    });
+    return out;
+  }
+
   async status(tenantId: string, taskId: string): Promise<TaskStatus | null> {
     const { Item: item } = await this.t.TaskState.build(GetItemCommand)
       .key({ tenant_id: tenantId, id: taskId })
