@@ -25,6 +25,9 @@ import { LocalExecutions } from "./local-executions.js";
 
 export const VERSION = "0.1.0";
 
+/** Tasks read per query when resuming after a restart (resumeInterrupted pages through all). */
+const RESUME_PAGE_SIZE = 100;
+
 export interface DefaultTenantOptions {
   id?: string;
   /** Agent config YAML (BGA_CONFIG). */
@@ -70,7 +73,10 @@ export interface LocalRuntimeOptions {
   onWriter?: RunnerDeps["onWriter"];
   /** Run this ASL document instead of the shared definition (e.g. the synthesized one). */
   stateMachineDocument?: Record<string, unknown>;
-  /** Whether remote MCP servers may be on loopback/private addresses (default true locally). */
+  /**
+   * Whether model endpoints and remote MCP servers may be on loopback/private addresses: when a
+   * task connects, and when the admin API writes a config (default true locally).
+   */
   allowPrivateNetwork?: boolean;
   /** Hosts and browser origins accepted. @default the loopback names, no other origin */
   originPolicy?: OriginPolicy;
@@ -89,8 +95,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const table = openTable({ connection, tableName: options.tableName });
   await ensureTable(table.doc, options.tableName);
   const defaultTenantId = options.defaultTenant?.id ?? DEFAULT_TENANT_ID;
+  const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
   const { directory: tenants, admin: tenantAdmin } = createTenants(table, {
     serviceKeys: serviceKeysFromSecret(options.serviceSecret ?? ServiceKeys.generateSecret()),
+    // Configs are held to the rule the runner applies to their URLs (SPEC §6).
+    allowPrivateNetwork,
     ...(options.defaultTenant
       ? { processEnvTenant: { id: defaultTenantId, env: options.defaultTenant.env ?? process.env } }
       : {}),
@@ -108,7 +117,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   const runnerDeps: RunnerDeps = createRunnerDeps(table, {
     tenants,
     settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
-    allowPrivateNetwork: options.allowPrivateNetwork ?? true,
+    allowPrivateNetwork,
     log,
     createModel: options.createModel,
     modelMaxRetries: options.modelMaxRetries,
@@ -138,15 +147,32 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     originPolicy: options.originPolicy ?? { hosts: LOOPBACK_HOSTS, origins: [] },
   });
 
-  /** Starts executions again for tasks that were pending or running when the process stopped. */
-  async function resumeInterrupted(): Promise<string[]> {
+  /**
+   * Starts executions again for tasks that were pending or running when the process stopped: all
+   * of them, each tenant's read page by page with the repository's cursor. Every ID is read before
+   * any execution starts, so the moves those executions make (pending → running) cannot shift a
+   * page under the reading.
+   */
+  async function resumeInterrupted(resume: { pageSize?: number } = {}): Promise<string[]> {
+    const pageSize = resume.pageSize ?? RESUME_PAGE_SIZE;
     const resumed: string[] = [];
     for (const tenantId of await tenants.listIds()) {
+      const ids = new Set<string>();
       for (const status of ["running", "pending"] as const) {
-        for (const task of await repo.listByStatus(tenantId, status, 1000)) {
-          await executions.start({ tenantId, taskId: task.id });
-          resumed.push(task.id);
-        }
+        let cursor: string | null = null;
+        do {
+          const page: { tasks: { id: string }[]; nextCursor: string | null } = await repo.list(tenantId, {
+            status,
+            limit: pageSize,
+            ...(cursor ? { cursor } : {}),
+          });
+          for (const task of page.tasks) ids.add(task.id);
+          cursor = page.nextCursor;
+        } while (cursor);
+      }
+      for (const taskId of ids) {
+        await executions.start({ tenantId, taskId });
+        resumed.push(taskId);
       }
     }
     return resumed;

@@ -1,8 +1,10 @@
+import { isIP } from "node:net";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import * as z from "zod";
 import type { AgentConfig, AgentSpec, ModelSpec } from "./agent-spec.js";
 import { InvalidConfigError } from "./domain/errors.js";
 import { ENV_REF } from "./env-refs.js";
+import { isPublicAddress } from "./security/network-guard.js";
 
 export type { AgentConfig, AgentSpec, ModelSpec, ToolsetSpec } from "./agent-spec.js";
 export { subAgentsOf } from "./agent-spec.js";
@@ -127,18 +129,71 @@ export interface ConfigProblem {
   reason: string;
 }
 
+export interface ParseConfigOptions {
+  /**
+   * Whether the deployment lets remote URLs reach loopback, private or link-local addresses
+   * (BGA_ALLOW_PRIVATE_NETWORK). When false, a model `base_url` or an MCP `remote.url` whose host
+   * is such an IP literal, or `localhost`, is refused when the config is written.
+   * @default true (the parser alone knows no deployment: the admin use case passes its setting)
+   */
+  readonly allowPrivateNetwork?: boolean;
+}
+
+/**
+ * How many aliases a YAML document may expand (the yaml package's `maxAliasCount`, which counts
+ * each alias by the size of what it copies): a "billion laughs" document, whose aliases multiply,
+ * passes it at once. A real agent config has a handful.
+ */
+export const MAX_YAML_ALIASES = 100;
+
 function zodProblems(error: z.ZodError): ConfigProblem[] {
   return error.issues.map((i) => ({ path: i.path.join(".") || "(root)", reason: i.message }));
 }
 
+/** Why a YAML text did not parse, in one line; nothing of the parser's internals beyond its message. */
+function yamlProblem(err: unknown): string {
+  if (err instanceof YAMLParseError) return err.message.split("\n")[0] ?? "not valid YAML";
+  // Aliases are resolved after parsing, and the yaml package reports them as ReferenceErrors.
+  if (err instanceof ReferenceError) {
+    if (/excessive alias count/i.test(err.message)) {
+      return `not valid YAML: too many aliases (aliases may expand at most ${MAX_YAML_ALIASES} nodes; a document whose aliases multiply, a "billion laughs", is refused)`;
+    }
+    if (err.message.startsWith("Unresolved alias")) return `not valid YAML: ${err.message}`;
+  }
+  return "not valid YAML";
+}
+
+/**
+ * Characters no agent name may hold: controls (NUL, …), format characters (the bidi override
+ * U+202E, zero-width spaces, …), surrogates, private-use and unassigned code points, and every
+ * kind of space. Names are shown to models and people and sent as X-Caller-Agent; letters and
+ * digits of any script with `_`, `-`, `.` (as Docker's agent configs name them) all pass.
+ */
+const UNSAFE_NAME_CHAR = /[\p{C}\p{Z}\s]/u;
+
+/** A name as it may be shown in a path: each unsafe character as its code point (`\u202E`). */
+function shownName(name: string): string {
+  return name.replace(
+    new RegExp(UNSAFE_NAME_CHAR.source, "gu"),
+    (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`,
+  );
+}
+
+function agentNameProblem(name: string): string | undefined {
+  const bad = UNSAFE_NAME_CHAR.exec(name)?.[0];
+  if (bad === undefined) return undefined;
+  const code = `U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+  return `agent name holds ${code}, a control, format or space character; use letters, digits, _, - and .`;
+}
+
 /** Parses and checks a config. Throws InvalidConfigError listing every problem with its path. */
-export function parseAgentConfig(yamlText: string): AgentConfig {
+export function parseAgentConfig(yamlText: string, options: ParseConfigOptions = {}): AgentConfig {
+  const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
   let raw: unknown;
   try {
-    raw = parseYaml(yamlText, { logLevel: "error" });
+    raw = parseYaml(yamlText, { logLevel: "error", maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
-    const reason = err instanceof YAMLParseError ? err.message.split("\n")[0] : "not valid YAML";
-    throw new InvalidConfigError([{ path: "(root)", reason: reason ?? "not valid YAML" }]);
+    throw new InvalidConfigError([{ path: "(root)", reason: yamlProblem(err) }]);
   }
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidConfigError(zodProblems(parsed.error));
@@ -173,15 +228,18 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
         problems.push({ path: path ? `${path}.${key}` : key, reason: `unknown key "${key}"` });
     }
   };
+  for (const name of Object.keys(file.agents)) {
+    const reason = agentNameProblem(name);
+    if (reason) problems.push({ path: `agents.${shownName(name)}`, reason });
+  }
   unknownKeys(file, KNOWN_TOP_KEYS, "");
   for (const [name, agent] of Object.entries(file.agents))
-    unknownKeys(agent, KNOWN_AGENT_KEYS, `agents.${name}`);
+    unknownKeys(agent, KNOWN_AGENT_KEYS, `agents.${shownName(name)}`);
   for (const [name, model] of Object.entries(file.models ?? {}))
     unknownKeys(model, KNOWN_MODEL_KEYS, `models.${name}`);
   for (const [name, model] of Object.entries(file.models ?? {})) {
-    if (model.base_url && !isUrl(model.base_url)) {
-      problems.push({ path: `models.${name}.base_url`, reason: "not an http(s) URL" });
-    }
+    const reason = model.base_url === undefined ? undefined : urlProblem(model.base_url, allowPrivateNetwork);
+    if (reason) problems.push({ path: `models.${name}.base_url`, reason });
   }
   for (const cycle of findCycles(file.agents)) {
     problems.push({
@@ -219,6 +277,8 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
         });
       }
       for (const [i, ts] of (agent.toolsets ?? []).entries()) {
+        const urlReason = ts.remote ? urlProblem(ts.remote.url, allowPrivateNetwork) : undefined;
+        if (urlReason) problems.push({ path: `agents.${name}.toolsets.${i}.remote.url`, reason: urlReason });
         if (ts.type === "mcp" && !ts.remote) {
           problems.push({
             path: `agents.${name}.toolsets.${i}`,
@@ -256,15 +316,45 @@ export function parseAgentConfig(yamlText: string): AgentConfig {
   return { agents };
 }
 
-function isUrl(value: string): boolean {
-  // With `${env.NAME}` parts the URL is only known when the secrets are resolved.
-  if (value.match(ENV_REF)) return true;
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
+/**
+ * What is wrong with a remote URL of a config (a model's `base_url`, an MCP `remote.url`), if
+ * anything: it must be http(s), and, where private networks are not allowed, its host must not be
+ * a loopback, private or link-local IP literal nor `localhost` / `*.localhost`.
+ *
+ * Names that need DNS are not resolved here: an answer now says nothing about the answer when the
+ * URL is used. They are checked where the connection is made (network-guard.ts: assertPublicUrl
+ * and guardedFetch, which a later DNS answer cannot get around). A host holding `${env.NAME}` is
+ * known only when the tenant's secrets are resolved, so it too is checked only then.
+ */
+function urlProblem(value: string, allowPrivateNetwork: boolean): string | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== "http" && scheme !== "https") {
+    return "not an http(s) URL";
   }
+  const host = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#]*@)?([^/?#]*)/.exec(value)?.[1];
+  // With `${env.NAME}` in the host (or the whole URL from secrets) it is only known when used.
+  if ((host ?? value).match(ENV_REF)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "not an http(s) URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "not an http(s) URL";
+  if (allowPrivateNetwork) return undefined;
+  const hostname = url.hostname
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "")
+    .toLowerCase();
+  const refused =
+    "refused: this service does not connect to loopback, private or link-local addresses (BGA_ALLOW_PRIVATE_NETWORK is false)";
+  if (hostname === "localhost" || hostname.endsWith(".localhost")) {
+    return `host "${hostname}" is a loopback name; ${refused}`;
+  }
+  if (isIP(hostname) && !isPublicAddress(hostname)) {
+    return `host ${hostname} is a loopback, private or link-local address; ${refused}`;
+  }
+  return undefined;
 }
 
 /** Every cycle in the sub_agents graph, each as a path that ends where it starts. */

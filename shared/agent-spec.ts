@@ -98,9 +98,12 @@ export function subAgentsOf(config: AgentConfig, caller: string): string[] {
  * Parses and checks a YAML config (shared/agent-config.ts, loaded on first use: only config
  * writes, and tenants stored before their config had a JSON form, need the YAML parser).
  */
-export async function parseAgentConfigText(yamlText: string): Promise<AgentConfig> {
+export async function parseAgentConfigText(
+  yamlText: string,
+  options: { readonly allowPrivateNetwork?: boolean } = {},
+): Promise<AgentConfig> {
   const { parseAgentConfig } = await import("./agent-config.js");
-  return parseAgentConfig(yamlText);
+  return parseAgentConfig(yamlText, options);
 }
 
 /** A stored tenant's config: its JSON form when it has one, else its YAML parsed. */

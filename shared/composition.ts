@@ -87,6 +87,12 @@ export interface TenantSettings {
   readonly processEnvTenant?: { readonly id: string; readonly env: NodeJS.ProcessEnv } | undefined;
   /** Limits of new tenants (the stack's `defaultLimits`). @default {} (LimitsSchema's defaults) */
   readonly defaultLimits?: Partial<Limits> | undefined;
+  /**
+   * BGA_ALLOW_PRIVATE_NETWORK, as the runner of the same deployment has it: when false, a config
+   * whose model `base_url` or MCP `remote.url` names a loopback, private or link-local IP, or
+   * `localhost`, is refused when it is written (422), not only when a task runs. @default false
+   */
+  readonly allowPrivateNetwork?: boolean | undefined;
 }
 
 export interface Tenants {
@@ -105,6 +111,9 @@ export function createTenants(table: Table, settings: TenantSettings): Tenants {
   });
   const admin = new TenantAdmin(store, settings.serviceKeys, (id) => directory.invalidate(id), {
     ...(settings.defaultLimits ? { defaultLimits: settings.defaultLimits } : {}),
+    allowPrivateNetwork: settings.allowPrivateNetwork ?? false,
+    // Its config comes from BGA_CONFIG at start: the admin API may not rewrite it (or its secrets).
+    processEnvTenantId: settings.processEnvTenant?.id,
   });
   return { directory, admin };
 }

@@ -69,6 +69,8 @@ async function buildApp() {
   const tenants = createTenants(table, {
     serviceKeys: serviceKeysFromSecret(serviceSecret),
     defaultLimits: cloud.BGA_DEFAULT_LIMITS,
+    // As the runner has it: a config naming a private host is refused when written (422).
+    allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
   });
   const service = createTaskService(table, {
     executions: stepFunctionsExecutions({

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { headUtf8 } from "../domain/chunk.js";
-import { DomainError, InvalidArgumentsError } from "../domain/errors.js";
-import { isFinished, MAX_DEPTH, toPublicTask } from "../domain/task.js";
+import { DomainError, InvalidArgumentsError, TaskNotFoundError } from "../domain/errors.js";
+import { MAX_DEPTH, toPublicTask } from "../domain/task.js";
 import type { Tenant } from "../tenants.js";
 import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../use-cases/task-service.js";
 import { DEFAULT_WAIT_SECONDS, TOOL_SPECS, type ToolName } from "./definitions.js";
@@ -122,7 +122,8 @@ async function dispatch(name: ToolName, rawArgs: unknown, ctx: ToolContext): Pro
         const omitted = Buffer.byteLength(full) - Buffer.byteLength(text);
         return ok(viewText(task, { result: { text, omitted }, children }), structured);
       }
-      if (isFinished(task.status)) return ok(viewText(task, { children }), structured);
+      if (task.status === "failed") return ok(viewText(task, { children }), structured);
+      // Running, pending, and stopped: the output so far (what a stopped task kept), bounded.
       const recent = await service.recentOutput(tenant, record, VIEW_OUTPUT_BYTES);
       return ok(viewText(task, { recent, children }), structured);
     }
@@ -133,13 +134,35 @@ async function dispatch(name: ToolName, rawArgs: unknown, ctx: ToolContext): Pro
     }
     case "wait_background_agents": {
       const args = parseToolArgs(name, rawArgs);
-      const result = await service.wait(
-        tenant,
-        args.task_ids,
+      // A sub-agent waits only on its own children: any other ID is answered like a missing one.
+      if (ctx.parent) await assertOwnChildren(service, tenant, ctx.parent.id, args.task_ids);
+      // A sub-agent's wait blocks at most for what is left of its step's budget (and task time).
+      const timeout = Math.min(
         args.timeout ?? DEFAULT_WAIT_SECONDS,
-        ctx.signal,
+        ctx.maxWaitSeconds ?? Number.POSITIVE_INFINITY,
       );
+      const result = await service.wait(tenant, args.task_ids, Math.max(0, timeout), ctx.signal);
       return ok(JSON.stringify(result), { ...result });
     }
   }
+}
+
+/**
+ * Refuses, as `task not found`, the first ID that is not a task `parentId` started: a sub-agent
+ * waits only on its own children, as it views and stops only them.
+ */
+async function assertOwnChildren(
+  service: TaskService,
+  tenant: Tenant,
+  parentId: string,
+  taskIds: readonly string[],
+): Promise<void> {
+  // The parent's own list of the tasks it started (one read, whatever the number of children).
+  const parent = await service.get(tenant, parentId).catch((err: unknown) => {
+    if (err instanceof TaskNotFoundError) return null;
+    throw err;
+  });
+  const own = new Set(parent?.children ?? []);
+  const other = taskIds.find((id) => !own.has(id));
+  if (other !== undefined) throw new TaskNotFoundError(other);
 }

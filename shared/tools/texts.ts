@@ -27,7 +27,7 @@ export function listText(tasks: Task[], more: boolean): string {
 export interface ViewBody {
   /** Tasks this one started (nested dispatch). */
   children?: { id: string; agent: string; status: string }[];
-  /** Output so far (running) — the newest part, bounded. */
+  /** Output so far (running, or what a stopped task kept) — the newest part, bounded. */
   recent?: { text: string; omitted: number };
   /** Final result (completed), bounded. */
   result?: { text: string; omitted: number };
@@ -48,17 +48,25 @@ export function viewText(task: Task, body: ViewBody): string {
     }
     case "failed":
       return `${head}<task failed>\nError: ${task.error ?? "unknown error"}`;
-    case "stopped":
-      return `${head}<task was stopped>`;
+    case "stopped": {
+      const r = body.recent ?? { text: "", omitted: 0 };
+      if (!r.text) return `${head}<task was stopped>`;
+      return `${head}${recentText(task, r)}\n<task was stopped>`;
+    }
     default: {
       const r = body.recent ?? { text: "", omitted: 0 };
       if (!r.text) return `${head}<no output yet — still running>`;
-      const note = r.omitted
-        ? `[${r.omitted} bytes of earlier output left out; GET /v1/tasks/${task.id}/output has all of it]\n`
-        : "";
-      return `${head}${note}${r.text}\n[still running...]`;
+      return `${head}${recentText(task, r)}\n[still running...]`;
     }
   }
+}
+
+/** The newest output, after a note of how much earlier output it leaves out. */
+function recentText(task: Task, r: { text: string; omitted: number }): string {
+  const note = r.omitted
+    ? `[${r.omitted} bytes of earlier output left out; GET /v1/tasks/${task.id}/output has all of it]\n`
+    : "";
+  return `${note}${r.text}`;
 }
 
 export function stopText(id: string): string {

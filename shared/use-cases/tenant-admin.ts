@@ -1,6 +1,11 @@
 import * as z from "zod";
 import { agentConfigToJson, parseAgentConfigText as parseConfig, storedAgentConfig } from "../agent-spec.js";
-import { ConfigTooLargeError, InvalidRequestError, TenantNotFoundError } from "../domain/errors.js";
+import {
+  ConfigTooLargeError,
+  ForbiddenError,
+  InvalidRequestError,
+  TenantNotFoundError,
+} from "../domain/errors.js";
 import { type ApiKeyRecord, secretsContext, type TenantRecord, type TenantStore } from "../ports.js";
 import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
 import { type Limits, LimitsSchema } from "../tenants.js";
@@ -23,8 +28,8 @@ export const CallerNameSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "no
 export const MAX_STORED_CONFIG_BYTES = 350 * 1024;
 
 /** The parsed form of a config as stored: 422 with every problem, 413 when it cannot be stored. */
-async function storedConfigJson(config: string): Promise<string> {
-  const json = agentConfigToJson(await parseConfig(config));
+async function storedConfigJson(config: string, allowPrivateNetwork: boolean): Promise<string> {
+  const json = agentConfigToJson(await parseConfig(config, { allowPrivateNetwork }));
   const bytes = Buffer.byteLength(config) + Buffer.byteLength(json);
   if (bytes > MAX_STORED_CONFIG_BYTES) throw new ConfigTooLargeError(bytes, MAX_STORED_CONFIG_BYTES);
   return json;
@@ -54,11 +59,34 @@ export interface TenantAdminOptions {
    * override, each missing one taken from LimitsSchema. @default {} (LimitsSchema's defaults)
    */
   readonly defaultLimits?: Partial<Limits>;
+  /**
+   * Whether configs may name loopback, private or link-local hosts (BGA_ALLOW_PRIVATE_NETWORK,
+   * as the runner has it): when false, such a model `base_url` or MCP `remote.url` is a 422 at
+   * write time. @default false
+   */
+  readonly allowPrivateNetwork?: boolean;
+  /**
+   * The tenant whose `${env.NAME}` resolve from the server's own environment (the local default
+   * tenant, configured by BGA_CONFIG at start). Its config and secrets are not changeable through
+   * the admin API: a config written there could read the host's environment. @default none
+   */
+  readonly processEnvTenantId?: string | undefined;
+}
+
+/** A change the admin API may not make to the process-environment tenant. */
+export class ProcessEnvTenantError extends ForbiddenError {
+  constructor(id: string, what: "config" | "secrets") {
+    super(
+      `tenant "${id}" is configured by BGA_CONFIG when the server starts and reads \${env.NAME} from the server's environment; its ${what} cannot be changed through the admin API (change BGA_CONFIG and restart)`,
+    );
+  }
 }
 
 /** The admin use cases (SPEC §7): tenants, configs, limits, write-only secrets, keys. */
 export class TenantAdmin {
   private readonly defaultLimits: Partial<Limits>;
+  private readonly allowPrivateNetwork: boolean;
+  private readonly processEnvTenantId: string | undefined;
 
   constructor(
     private readonly store: TenantStore,
@@ -68,6 +96,16 @@ export class TenantAdmin {
     options: TenantAdminOptions = {},
   ) {
     this.defaultLimits = options.defaultLimits ?? {};
+    this.allowPrivateNetwork = options.allowPrivateNetwork ?? false;
+    this.processEnvTenantId = options.processEnvTenantId;
+  }
+
+  private configJson(config: string): Promise<string> {
+    return storedConfigJson(config, this.allowPrivateNetwork);
+  }
+
+  private refuseProcessEnvTenant(id: string, what: "config" | "secrets"): void {
+    if (id === this.processEnvTenantId) throw new ProcessEnvTenantError(id, what);
   }
 
   private async view(record: TenantRecord): Promise<TenantView> {
@@ -93,7 +131,7 @@ export class TenantAdmin {
   }
 
   async create(input: { id: string; config: string; limits?: Partial<Limits> }) {
-    const configJson = await storedConfigJson(input.config); // 422 with every problem, 413 too large
+    const configJson = await this.configJson(input.config); // 422 with every problem, 413 too large
     const limits = LimitsSchema.parse({ ...this.defaultLimits, ...input.limits });
     const { record, apiKey } = this.newKey(input.id, null);
     const tenant = await this.store.create({
@@ -117,7 +155,8 @@ export class TenantAdmin {
   }
 
   async setConfig(id: string, config: string): Promise<TenantView> {
-    const record = await this.store.setConfig(id, config, await storedConfigJson(config));
+    this.refuseProcessEnvTenant(id, "config");
+    const record = await this.store.setConfig(id, config, await this.configJson(config));
     this.onChange(id);
     return await this.view(record);
   }
@@ -133,6 +172,7 @@ export class TenantAdmin {
 
   /** Replaces the tenant's secrets. They are encrypted and never returned; only names are. */
   async putSecrets(id: string, secrets: Record<string, string>): Promise<{ names: string[] }> {
+    this.refuseProcessEnvTenant(id, "secrets");
     const names = Object.keys(secrets).sort();
     for (const name of names) {
       if (!SecretNameSchema.safeParse(name).success)
@@ -173,7 +213,9 @@ export class TenantAdmin {
 
   /** The local default tenant: config from BGA_CONFIG (replaced at every start), key from BGA_API_KEY. */
   async ensureDefaultTenant(id: string, config: string, apiKey: string): Promise<void> {
-    await this.store.upsert(id, config, await storedConfigJson(config));
+    // Not a write through the admin API but the operator's own BGA_CONFIG: its URLs meet the
+    // network guard when a task connects (and a task that names a refused one fails saying so).
+    await this.store.upsert(id, config, await storedConfigJson(config, true));
     const hash = this.keys.hashApiKey(apiKey);
     const previous = (await this.store.listKeys(id)).find((k) => k.key_id === "key_default");
     // A changed BGA_API_KEY replaces the old default key.

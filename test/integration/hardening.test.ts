@@ -57,10 +57,14 @@ describe("bad input is a clear 4xx, never a 500", () => {
     expect(res.status, res.text).toBe(413);
     expect(res.json).toMatchObject({ error: { code: "config_too_large" } });
     expect((res.json as { error: { message: string } }).error.message).toMatch(/at most 358400 bytes fit/);
-    // The same for a config replaced later, and for a YAML with thousands of agents.
+    // The same for a config replaced later, and for a YAML with thousands of agents. (Not the
+    // default tenant's: BGA_CONFIG sets that one, and the admin API may not change it.)
+    const small = "agents:\n  root: { model: openai/gpt-4o }\n";
+    const later = await h.request("POST", "/v1/admin/tenants", { id: "huge-later", config: small }, admin);
+    expect(later.status, later.text).toBe(201);
     const agents = Array.from({ length: 6000 }, (_, i) => `  a${i}: { model: openai/gpt-4o }`);
     const many = `agents:\n  root: { model: openai/gpt-4o }\n${agents.join("\n")}\n`;
-    const replaced = await h.request("PUT", "/v1/admin/tenants/default/config", { config: many }, admin);
+    const replaced = await h.request("PUT", "/v1/admin/tenants/huge-later/config", { config: many }, admin);
     expect(replaced.status, replaced.text).toBe(413);
   });
 });
