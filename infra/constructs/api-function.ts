@@ -25,7 +25,10 @@ export interface ApiFunctionProps {
   readonly adminToken: ISecret;
   /** Longest request: `wait` may block 840 s and SSE streams follow a task. @default 15 minutes */
   readonly timeout?: Duration;
-  /** @default 1024 */
+  /**
+   * Lambda bills GB-seconds, and the API mostly waits: on `wait`, on SSE streams, on DynamoDB: 512 MB is
+   * ample memory (a cold start has less CPU than at 1024 MB). @default 512
+   */
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
@@ -74,7 +77,7 @@ export class ApiFunction extends Construct {
       entry: "functions/api/handler.ts",
       description: "Background Agents: MCP, REST and tool gateway (Hono)",
       timeout,
-      memorySize: props.memorySize ?? 1024,
+      memorySize: props.memorySize ?? 512,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       paramsAndSecrets: secretsExtension(),
       environment: {

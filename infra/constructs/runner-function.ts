@@ -27,7 +27,10 @@ export interface RunnerFunctionProps {
   readonly budgetSeconds?: number;
   /** Lambda timeout; must leave room after the budget for one model turn. @default 15 minutes */
   readonly timeout?: Duration;
-  /** @default 1024 */
+  /**
+   * Lambda bills GB-seconds, and the runner mostly waits on the model stream: 512 MB is
+   * ample memory (a cold start has less CPU than at 1024 MB). @default 512
+   */
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
@@ -70,7 +73,7 @@ export class RunnerFunction extends Construct {
       entry: "functions/runner/handler.ts",
       description: "Background Agents: runs a sub-agent's model turns for one step of its execution",
       timeout: this.timeout,
-      memorySize: props.memorySize ?? 1024,
+      memorySize: props.memorySize ?? 512,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       paramsAndSecrets: secretsExtension(),
       environment: {
