@@ -21,6 +21,7 @@ import {
   type RunnerDeps,
   type RunnerSettings,
 } from "../shared/use-cases/run-agent.js";
+import { type SweepOptions, sweepStuckTasks } from "../shared/use-cases/sweep.js";
 import { LocalExecutions } from "./local-executions.js";
 
 export const VERSION = "0.1.0";
@@ -178,6 +179,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     return resumed;
   }
 
+  /** Ends or restarts tasks stuck open: the cloud's scheduled sweep, run here on a timer. */
+  const sweep = (sweepOptions?: SweepOptions) =>
+    sweepStuckTasks({ repo, executions, tenantIds: () => tenants.listIds(), log }, sweepOptions);
+  let sweeper: NodeJS.Timeout | undefined;
+
   return {
     app,
     repo,
@@ -187,7 +193,17 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     executions: local,
     stepHandler,
     resumeInterrupted,
+    sweep,
+    /** Sweeps every `intervalMs` until close(). */
+    startSweeping(intervalMs: number): void {
+      clearInterval(sweeper);
+      sweeper = setInterval(() => {
+        sweep().catch((err: unknown) => log.warn("sweep failed", { error: String(err) }));
+      }, intervalMs);
+      sweeper.unref();
+    },
     close: async () => {
+      clearInterval(sweeper);
       local.abortAll();
     },
   };

@@ -17,6 +17,9 @@ import { listenOnLoopback, PortInUseError } from "./listen.js";
 import { missingKeyWarnings } from "./missing-keys.js";
 import { createLocalRuntime, type LocalRuntime } from "./runtime.js";
 
+/** How often `npm start` sweeps for tasks stuck open (the cloud: every 5 minutes). */
+const SWEEP_INTERVAL_MS = 60_000;
+
 const EXAMPLE_CONFIG = fileURLToPath(new URL("../examples/local.yaml", import.meta.url));
 
 /** The API key of the default tenant: BGA_API_KEY, or one generated once and kept in the data dir. */
@@ -100,6 +103,8 @@ async function main(): Promise<void> {
   }
   const resumed = env.BGA_STATE_MACHINE_ARN ? [] : await runtime.resumeInterrupted();
   if (resumed.length) log.info("resumed tasks that were running at the last stop", { tasks: resumed });
+  // As the cloud's scheduled sweep: no task stays pending or running without an execution.
+  runtime.startSweeping(SWEEP_INTERVAL_MS);
   ready(runtime.app);
 
   const url = `http://127.0.0.1:${server.port}`;
