@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { type Document, isPair, isScalar, parseDocument, visit, YAMLParseError } from "yaml";
 import * as z from "zod";
 import type { AgentConfig, AgentSpec, ModelSpec } from "./agent-spec.js";
 import { InvalidConfigError } from "./domain/errors.js";
@@ -180,10 +180,29 @@ function shownName(name: string): string {
 }
 
 function agentNameProblem(name: string): string | undefined {
+  // As a key of a plain object it would set the prototype instead of naming an agent.
+  if (name === "__proto__") return "__proto__ is not allowed as a name";
   const bad = UNSAFE_NAME_CHAR.exec(name)?.[0];
   if (bad === undefined) return undefined;
   const code = `U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
   return `agent name holds ${code}, a control, format or space character; use letters, digits, _, - and .`;
+}
+
+/**
+ * The path of a `__proto__` mapping key, if the document has one: read into a JS object it would
+ * set the object's prototype instead of naming an agent or a model, and vanish without a word.
+ */
+function protoKeyPath(doc: Document): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Pair(_, pair, path) {
+      if (!isScalar(pair.key) || pair.key.value !== "__proto__") return undefined;
+      const keys = path.filter(isPair).map((p) => (isScalar(p.key) ? String(p.key.value) : "?"));
+      found = [...keys, "__proto__"].join(".");
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** Parses and checks a config. Throws InvalidConfigError listing every problem with its path. */
@@ -191,8 +210,15 @@ export function parseAgentConfig(yamlText: string, options: ParseConfigOptions =
   const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
   let raw: unknown;
   try {
-    raw = parseYaml(yamlText, { logLevel: "error", maxAliasCount: MAX_YAML_ALIASES });
+    const doc = parseDocument(yamlText, { logLevel: "error" });
+    if (doc.errors[0]) throw doc.errors[0];
+    const protoKey = protoKeyPath(doc);
+    if (protoKey !== undefined) {
+      throw new InvalidConfigError([{ path: protoKey, reason: "__proto__ is not allowed as a name" }]);
+    }
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
+    if (err instanceof InvalidConfigError) throw err;
     throw new InvalidConfigError([{ path: "(root)", reason: yamlProblem(err) }]);
   }
   const parsed = ConfigFileSchema.safeParse(raw);

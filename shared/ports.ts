@@ -23,6 +23,14 @@ export interface FlushInput {
   chunkExpiresAt?: number;
   /** Set to end the task in the same write. */
   finish?: { status: "completed" | "failed"; result?: string | null; error?: string | null };
+  /**
+   * Makes the write idempotent: sent again with the same token (and the same `at`), a write that
+   * was already applied is answered as done instead of being refused (DynamoDB keeps a
+   * transaction's token for 10 minutes).
+   */
+  requestToken?: string;
+  /** The time the write records (chunk times, end time); default now. */
+  at?: Date;
 }
 
 export type FlushOutcome =

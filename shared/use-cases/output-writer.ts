@@ -1,6 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { byteLength, headUtf8, type NewChunk } from "../domain/chunk.js";
 import type { TaskStatus, Usage } from "../domain/task.js";
-import type { Checkpoint, TaskRepository } from "../ports.js";
+import type { Checkpoint, FlushInput, FlushOutcome, TaskRepository } from "../ports.js";
+
+/** One flush as sent to the store: sent again unchanged when it failed. */
+interface UnsentWrite {
+  input: FlushInput;
+  /** It ends the task because max_output_bytes was reached (halt once it is stored). */
+  limitReached: boolean;
+}
 
 export interface OutputWriterOptions {
   tenantId: string;
@@ -33,6 +41,8 @@ export class OutputWriter {
   private pending: NewChunk[] = [];
   private pendingBytes = 0;
   private chain: Promise<unknown> = Promise.resolve();
+  /** A write that failed after the store's own retries, to be sent again as it was. */
+  private unsent: UnsentWrite | null = null;
   /** Set at the start of a model turn: its first text is written at once (SPEC §6: within 300 ms). */
   private flushFirstText = false;
   lastSeq: number;
@@ -102,6 +112,10 @@ export class OutputWriter {
     finish?: { status: "completed" | "failed"; result?: string; error?: string } | undefined;
   }): Promise<boolean> {
     if (this.halt) return false;
+    // A write that failed after the store's own retries goes again first, exactly as it was
+    // (same request token and time): if it was in fact applied, the store answers it as done
+    // instead of refusing a second copy as "superseded"; if it was not, it is applied now.
+    if (this.unsent && !(await this.send(this.unsent))) return false;
     if (!this.hasPending && !extra.checkpoint && !extra.finish) return true;
     let chunks = this.pending;
     let bytes = this.pendingBytes;
@@ -116,13 +130,10 @@ export class OutputWriter {
         error: `output limit reached: the task wrote more than max_output_bytes (${this.options.maxOutputBytes} bytes)`,
       };
     }
-    const taken = { chunks: this.pending, bytes: this.pendingBytes };
     this.pending = [];
     this.pendingBytes = 0;
-    this.writes += 1;
-    let outcome: Awaited<ReturnType<TaskRepository["flush"]>>;
-    try {
-      outcome = await this.repo.flush({
+    return this.send({
+      input: {
         tenantId: this.options.tenantId,
         taskId: this.options.taskId,
         expectedLastSeq: this.lastSeq,
@@ -130,17 +141,31 @@ export class OutputWriter {
         addOutputBytes: bytes,
         usage: this.usage,
         chunkExpiresAt: this.options.chunkExpiresAt,
+        requestToken: randomUUID(),
+        at: new Date(),
         ...(extra.checkpoint ? { checkpoint: { ...extra.checkpoint, lastSeq: this.lastSeq } } : {}),
         ...(finish ? { finish } : {}),
-      });
+      },
+      limitReached: finish !== undefined && finish !== extra.finish,
+    });
+  }
+
+  /**
+   * Sends one write. If it throws (the store's retries spent), it is kept as `unsent`, and the
+   * error ends this flush: the next flush sends it again before anything else, and if none ever
+   * succeeds the error ends the step, which the state machine retries from the last checkpoint.
+   * Output is never dropped in silence.
+   */
+  private async send(write: UnsentWrite): Promise<boolean> {
+    this.writes += 1;
+    let outcome: FlushOutcome;
+    try {
+      outcome = await this.repo.flush(write.input);
     } catch (err) {
-      // Not stored (the store's own retries spent): the chunks go back in front of what came since,
-      // so the next flush writes them. If none ever succeeds, the error ends the step, which the
-      // state machine retries from the last checkpoint. Output is never dropped in silence.
-      this.pending = taken.chunks.concat(this.pending);
-      this.pendingBytes += taken.bytes;
+      this.unsent = write;
       throw err;
     }
+    this.unsent = null;
     if (!outcome.ok) {
       this.setHalt(
         outcome.reason === "superseded"
@@ -150,10 +175,10 @@ export class OutputWriter {
       return false;
     }
     this.lastSeq = outcome.lastSeq;
-    this.outputBytes += bytes;
-    if (finish) this.finished = finish.status;
+    this.outputBytes += write.input.addOutputBytes;
+    if (write.input.finish) this.finished = write.input.finish.status;
     this.options.onWrite?.();
-    if (finish && finish !== extra.finish) this.setHalt({ kind: "output_limit" });
+    if (write.limitReached) this.setHalt({ kind: "output_limit" });
     return true;
   }
 

@@ -6,7 +6,11 @@ import {
 } from "../../shared/adapters/dynamo/client.js";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { newTaskRecord } from "../../shared/domain/task.js";
-import { DynamoFaultProxy, transactionConflict } from "../support/dynamo-fault-proxy.js";
+import {
+  DynamoFaultProxy,
+  INTERNAL_SERVER_ERROR,
+  transactionConflict,
+} from "../support/dynamo-fault-proxy.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
@@ -40,6 +44,24 @@ describe("writes that keep failing (a fault-injecting proxy in front of DynamoDB
     expect(chunks.map((c) => c.text).join("")).toBe(words.join(""));
     expect(done.result).toBe(words.join(""));
     expect(done.output_bytes).toBe(Buffer.byteLength(words.join("")));
+  });
+});
+
+describe("a write applied whose answer was lost", () => {
+  it("is sent again with the same request token: answered as done, not refused as superseded; the task goes on", async () => {
+    const words = Array.from({ length: 60 }, (_, i) => `v${i} `);
+    fake.enqueue({ text: words, delayMs: 10 });
+    const task = await h.run("worker", "sixty words");
+    await h.waitFor(task.id, (t) => t.last_seq >= 2);
+    // The next flush is applied by DynamoDB Local, but its answer (and the SDK's retries') is a 500.
+    proxy.injected.clear();
+    proxy.failNext("TransactWriteItems", 4, { ...INTERNAL_SERVER_ERROR, afterApplying: true });
+    const done = await h.waitForStatus(task.id, "completed");
+    expect(proxy.injected.get("TransactWriteItems")).toBe(4);
+    const chunks = await h.allChunks(task.id);
+    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i + 1));
+    expect(chunks.map((c) => c.text).join("")).toBe(words.join(""));
+    expect(done.result).toBe(words.join(""));
   });
 });
 

@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 export interface FaultReply {
   status: number;
   body: unknown;
+  /** Pass the request on (it is applied) and give the client this reply instead of the real one. */
+  afterApplying?: boolean;
 }
 
 export const INTERNAL_SERVER_ERROR: FaultReply = {
@@ -46,27 +48,44 @@ export class DynamoFaultProxy {
       if (fault && fault.left > 0) {
         fault.left -= 1;
         this.injected.set(op, (this.injected.get(op) ?? 0) + 1);
+        if (fault.reply.afterApplying) {
+          forward(() => {
+            res.writeHead(fault.reply.status, { "content-type": "application/x-amz-json-1.0" });
+            res.end(JSON.stringify(fault.reply.body));
+          });
+          return;
+        }
         req.resume();
         res.writeHead(fault.reply.status, { "content-type": "application/x-amz-json-1.0" });
         res.end(JSON.stringify(fault.reply.body));
         return;
       }
-      const target = new URL(upstream);
-      const forward = httpRequest(
-        {
-          hostname: target.hostname,
-          port: target.port,
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on("error", () => res.destroy());
-      req.pipe(forward);
+      forward();
+
+      /** Passes the request to DynamoDB Local: its answer goes back, or `instead` answers once it is applied. */
+      function forward(instead?: () => void): void {
+        const target = new URL(upstream);
+        const upstreamRequest = httpRequest(
+          {
+            hostname: target.hostname,
+            port: target.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (up) => {
+            if (instead) {
+              up.resume();
+              up.on("end", instead);
+              return;
+            }
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        upstreamRequest.on("error", () => res.destroy());
+        req.pipe(upstreamRequest);
+      }
     });
   }
 

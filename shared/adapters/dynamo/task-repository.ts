@@ -417,7 +417,7 @@ export class DynamoTaskRepository implements TaskRepository {
 
   async flush(input: FlushInput): Promise<FlushOutcome> {
     const { TaskState, OutputChunk, Checkpoint } = this.t;
-    const now = this.now();
+    const now = input.at ?? this.now();
     const at = now.toISOString();
     const pk = taskPk(input.tenantId, input.taskId);
     const chunkExpiry = input.chunkExpiresAt ?? this.expiresAt(now, this.options.maxTaskSeconds);
@@ -476,7 +476,8 @@ export class DynamoTaskRepository implements TaskRepository {
     const all = [taskUpdate, ...chunkPuts, ...last];
     if (all.length > 100) throw new Error(`flush of ${all.length} items exceeds one transaction`);
     try {
-      await executeTransaction(...all);
+      if (input.requestToken) await executeTransaction({ clientRequestToken: input.requestToken }, ...all);
+      else await executeTransaction(...all);
     } catch (err) {
       if (!conditionFailedAt(err, 0)) throw err;
       const current = await this.get(input.tenantId, input.taskId, true);

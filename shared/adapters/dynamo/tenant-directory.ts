@@ -81,7 +81,9 @@ export class DynamoTenantDirectory implements TenantDirectory {
     let secrets: Record<string, string> = {};
     if (this.options.processEnvTenantId === tenantId) {
       const env = this.options.env ?? process.env;
-      return { id: tenantId, config, limits: record.limits, credentials: { get: (name) => env[name] } };
+      // Own variables only: `${env.constructor}` is no variable, not Object's constructor.
+      const get = (name: string) => (Object.hasOwn(env, name) ? env[name] : undefined);
+      return { id: tenantId, config, limits: record.limits, credentials: { get } };
     }
     const stored = await this.store.getSecrets(tenantId);
     if (stored) secrets = JSON.parse(this.serviceKeys.decrypt(stored.blob, secretsContext(tenantId)));
