@@ -216,7 +216,11 @@ describe("the cloud handlers", () => {
     const tenant = await new DynamoTenantDirectory(new DynamoTenantStore(doc, tableName), keys).get("acme");
     if (!tenant) throw new Error("tenant acme was not created");
     const repo = new DynamoTaskRepository(doc, { tableName, retentionDays: 30, maxTaskSeconds: 3600 });
-    const noExecutions = { start: async () => {}, stop: async () => {}, describe: async () => "missing" as const };
+    const noExecutions = {
+      start: async () => {},
+      stop: async () => {},
+      describe: async () => "missing" as const,
+    };
     const service = new TaskService(repo, noExecutions, createLogger("silent"));
     const { task } = await service.run({ tenant, caller: "root", agent: "worker", task: "say hi" });
 
