@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { lazy } from "./lazy.js";
 
 /**
  * An agent config as the service uses it, once parsed and checked (shared/agent-config.ts parses
@@ -42,47 +43,54 @@ export interface AgentConfig {
   agents: Record<string, AgentSpec>;
 }
 
-const ModelSpecSchema = z.object({
-  provider: z.string().min(1),
-  model: z.string().min(1),
-  base_url: z.string().min(1).optional(),
-  max_tokens: z.number().int().positive().optional(),
-  temperature: z.number().optional(),
-  token_key: z.string().min(1).optional(),
-  region: z.string().min(1).optional(),
-});
+const ModelSpecSchema = lazy(() =>
+  z.object({
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    base_url: z.string().min(1).optional(),
+    max_tokens: z.number().int().positive().optional(),
+    temperature: z.number().optional(),
+    token_key: z.string().min(1).optional(),
+    region: z.string().min(1).optional(),
+  }),
+);
 
-const ToolsetSpecSchema = z.object({
-  type: z.string().min(1),
-  remote: z
-    .object({
-      url: z.string().min(1),
-      transport_type: z.string().optional(),
-      headers: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-  tools: z.array(z.string()).optional(),
-});
+const ToolsetSpecSchema = lazy(() =>
+  z.object({
+    type: z.string().min(1),
+    remote: z
+      .object({
+        url: z.string().min(1),
+        transport_type: z.string().optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
+    tools: z.array(z.string()).optional(),
+  }),
+);
 
 /** The parsed form, as stored in JSON: checked again when read back (a boundary like any other). */
-export const AgentConfigSchema = z.object({
-  agents: z.record(
-    z.string().min(1),
+export const AgentConfigSchema = lazy(
+  () =>
     z.object({
-      name: z.string().min(1),
-      description: z.string(),
-      instruction: z.string(),
-      model: ModelSpecSchema,
-      sub_agents: z.array(z.string()),
-      toolsets: z.array(ToolsetSpecSchema),
-      max_iterations: z.number().int().positive(),
-    }),
-  ),
-}) satisfies z.ZodType<AgentConfig>;
+      agents: z.record(
+        z.string().min(1),
+        z.object({
+          name: z.string().min(1),
+          description: z.string(),
+          instruction: z.string(),
+          model: ModelSpecSchema(),
+          sub_agents: z.array(z.string()),
+          toolsets: z.array(ToolsetSpecSchema()),
+          max_iterations: z.number().int().positive(),
+        }),
+      ),
+    }) satisfies z.ZodType<AgentConfig>,
+);
 
 /** A config stored with agentConfigToJson, read back and checked. */
 export function agentConfigFromJson(text: string): AgentConfig {
-  return AgentConfigSchema.parse(JSON.parse(text));
+  return AgentConfigSchema().parse(JSON.parse(text));
 }
 
 export function agentConfigToJson(config: AgentConfig): string {

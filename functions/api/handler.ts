@@ -12,33 +12,37 @@ import {
   tableFromEnv,
 } from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
+import { lazy } from "../../shared/lazy.js";
 import { LimitsPatchSchema } from "../../shared/tenants.js";
-import { createApp } from "./app.js";
 import { errorResponse } from "./errors.js";
 
 /** Logger and metrics: once per cold start. */
 const powertools = createPowertools("bga-api");
 
 /** JSON text, parsed; text that is not JSON is an issue like any other. */
-const JsonText = z.string().transform((text, ctx): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "must be JSON" });
-    return z.NEVER;
-  }
-});
+const JsonText = lazy(() =>
+  z.string().transform((text, ctx): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be JSON" });
+      return z.NEVER;
+    }
+  }),
+);
 
 /** What the API needs on AWS beyond shared/config.ts: set by infra/constructs/api-function.ts. */
-const CloudEnvSchema = z.object({
-  BGA_STATE_MACHINE_ARN: z.string().startsWith("arn:"),
-  /** The bearer token of the admin API. */
-  BGA_ADMIN_TOKEN_SECRET_ARN: z.string().startsWith("arn:"),
-  /** Keys the API-key hashes and the encryption of tenant secrets. */
-  BGA_SERVICE_SECRET_ARN: z.string().startsWith("arn:"),
-  /** Limits of new tenants (the stack's `defaultLimits` setting), JSON; absent: LimitsSchema's defaults. */
-  BGA_DEFAULT_LIMITS: JsonText.pipe(LimitsPatchSchema).default({}),
-});
+const CloudEnvSchema = lazy(() =>
+  z.object({
+    BGA_STATE_MACHINE_ARN: z.string().startsWith("arn:"),
+    /** The bearer token of the admin API. */
+    BGA_ADMIN_TOKEN_SECRET_ARN: z.string().startsWith("arn:"),
+    /** Keys the API-key hashes and the encryption of tenant secrets. */
+    BGA_SERVICE_SECRET_ARN: z.string().startsWith("arn:"),
+    /** Limits of new tenants (the stack's `defaultLimits` setting), JSON; absent: LimitsSchema's defaults. */
+    BGA_DEFAULT_LIMITS: JsonText().pipe(LimitsPatchSchema).default({}),
+  }),
+);
 
 /** As BGA_ADMIN_TOKEN locally. */
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -49,7 +53,7 @@ const MIN_ADMIN_TOKEN_LENGTH = 16;
  */
 async function buildApp() {
   const env = loadEnv();
-  const parsed = CloudEnvSchema.safeParse(process.env);
+  const parsed = CloudEnvSchema().safeParse(process.env);
   if (!parsed.success) throw new ConfigError(`invalid environment:\n${z.prettifyError(parsed.error)}`);
   const cloud = parsed.data;
   const log = powertools.log;
@@ -64,6 +68,9 @@ async function buildApp() {
     );
   }
   const table = tableFromEnv(env);
+  // The routes, their validators and the OpenAPI descriptions: loaded with the first request, not
+  // at a cold start (most of the API's zod schemas are built by these modules as they load).
+  const { createApp } = await import("./app.js");
   // No processEnvTenant: in the cloud nothing resolves from the server's environment (SPEC §6).
   // The generated service secret is 64 letters and digits.
   const tenants = createTenants(table, {

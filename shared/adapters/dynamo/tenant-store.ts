@@ -7,6 +7,7 @@ import { $get, $set, UpdateItemCommand } from "dynamodb-toolbox/entity/actions/u
 import { QueryCommand } from "dynamodb-toolbox/table/actions/query";
 import * as z from "zod";
 import { KeyNotFoundError, TenantExistsError, TenantNotFoundError } from "../../domain/errors.js";
+import { lazy } from "../../lazy.js";
 import type { ApiKeyRecord, TenantRecord, TenantStore } from "../../ports.js";
 import { keys } from "../../table-schema.js";
 import { type Limits, LimitsSchema } from "../../tenants.js";
@@ -16,24 +17,30 @@ import { createTableEntities, type TableEntities } from "./entities.js";
 export type { ApiKeyRecord, TenantRecord };
 
 /** What is stored for a tenant (its secrets live in their own, encrypted item). */
-export const TenantRecordSchema = z.object({
-  id: z.string(),
-  /** The agent config as the admin gave it (YAML). */
-  config: z.string(),
-  /** The same config parsed, as JSON (agent-spec.ts): what the API and runner read. Absent on tenants stored before it existed. */
-  config_json: z.string().optional(),
-  limits: LimitsSchema,
-  created_at: z.string(),
-  updated_at: z.string(),
-}) satisfies z.ZodType<TenantRecord>;
+export const TenantRecordSchema = lazy(
+  () =>
+    z.object({
+      id: z.string(),
+      /** The agent config as the admin gave it (YAML). */
+      config: z.string(),
+      /** The same config parsed, as JSON (agent-spec.ts): what the API and runner read. Absent on tenants stored before it existed. */
+      config_json: z.string().optional(),
+      limits: LimitsSchema,
+      created_at: z.string(),
+      updated_at: z.string(),
+    }) satisfies z.ZodType<TenantRecord>,
+);
 
-export const ApiKeyRecordSchema = z.object({
-  key_id: z.string(),
-  tenant_id: z.string(),
-  key_hash: z.string(),
-  callers: z.array(z.string()).nullable(),
-  created_at: z.string(),
-}) satisfies z.ZodType<ApiKeyRecord>;
+export const ApiKeyRecordSchema = lazy(
+  () =>
+    z.object({
+      key_id: z.string(),
+      tenant_id: z.string(),
+      key_hash: z.string(),
+      callers: z.array(z.string()).nullable(),
+      created_at: z.string(),
+    }) satisfies z.ZodType<ApiKeyRecord>,
+);
 
 /** Tenants, their keys and their encrypted secrets, in the service's one table. */
 export class DynamoTenantStore implements TenantStore {
@@ -90,7 +97,7 @@ export class DynamoTenantStore implements TenantStore {
       })
       .options({ returnValues: "ALL_NEW" })
       .send();
-    return TenantRecordSchema.parse(Attributes);
+    return TenantRecordSchema().parse(Attributes);
   }
 
   async get(id: string): Promise<TenantRecord | null> {
@@ -98,7 +105,7 @@ export class DynamoTenantStore implements TenantStore {
       .key({ id })
       .options({ consistent: true })
       .send();
-    return Item ? TenantRecordSchema.parse(Item) : null;
+    return Item ? TenantRecordSchema().parse(Item) : null;
   }
 
   async list(): Promise<TenantRecord[]> {
@@ -108,7 +115,7 @@ export class DynamoTenantStore implements TenantStore {
       .query({ partition: keys.tenantsPk, range: { beginsWith: keys.tenantProfile("").sk } })
       .options({ maxPages: Number.POSITIVE_INFINITY })
       .send();
-    return Items.map((item) => TenantRecordSchema.parse(item));
+    return Items.map((item) => TenantRecordSchema().parse(item));
   }
 
   private async updateProfile(
@@ -120,7 +127,7 @@ export class DynamoTenantStore implements TenantStore {
         .item({ id, ...fields, updated_at: this.now().toISOString() })
         .options({ condition: { attr: "id", exists: true }, returnValues: "ALL_NEW" })
         .send();
-      return TenantRecordSchema.parse(Attributes);
+      return TenantRecordSchema().parse(Attributes);
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new TenantNotFoundError(id);
       throw err;
@@ -185,7 +192,7 @@ export class DynamoTenantStore implements TenantStore {
       })
       .options({ consistent: true })
       .send();
-    return Items.map((item) => ApiKeyRecordSchema.parse(item));
+    return Items.map((item) => ApiKeyRecordSchema().parse(item));
   }
 
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
@@ -205,6 +212,6 @@ export class DynamoTenantStore implements TenantStore {
       .key({ key_hash: hash })
       .options({ consistent: true })
       .send();
-    return Item ? ApiKeyRecordSchema.parse(Item) : null;
+    return Item ? ApiKeyRecordSchema().parse(Item) : null;
   }
 }

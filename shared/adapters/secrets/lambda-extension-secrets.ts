@@ -1,16 +1,19 @@
 import { setTimeout as delay } from "node:timers/promises";
 import * as z from "zod";
 import { ConfigError } from "../../config.js";
+import { lazy } from "../../lazy.js";
 
 /** What the extension needs from a function's environment (set by Lambda and by the layer). */
-const ExtensionEnvSchema = z.object({
-  /** The extension authenticates callers by the function's session token. */
-  AWS_SESSION_TOKEN: z.string().min(1),
-  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: z.coerce.number().int().min(1).max(65_535).default(2773),
-});
+const ExtensionEnvSchema = lazy(() =>
+  z.object({
+    /** The extension authenticates callers by the function's session token. */
+    AWS_SESSION_TOKEN: z.string().min(1),
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: z.coerce.number().int().min(1).max(65_535).default(2773),
+  }),
+);
 
 /** The part of a GetSecretValue result that is used: a text secret. */
-const SecretValueSchema = z.object({ SecretString: z.string().min(1) });
+const SecretValueSchema = lazy(() => z.object({ SecretString: z.string().min(1) }));
 
 /** A secret could not be read; the message names the secret and why, never a secret value. */
 export class SecretReadError extends Error {
@@ -80,7 +83,7 @@ export class LambdaExtensionSecrets {
     env: NodeJS.ProcessEnv = process.env,
     options: Omit<LambdaExtensionSecretsOptions, "port" | "sessionToken"> = {},
   ): LambdaExtensionSecrets {
-    const parsed = ExtensionEnvSchema.safeParse(env);
+    const parsed = ExtensionEnvSchema().safeParse(env);
     if (!parsed.success) {
       throw new ConfigError(
         `invalid environment for the secrets extension:\n${z.prettifyError(parsed.error)}`,
@@ -112,7 +115,7 @@ export class LambdaExtensionSecrets {
       if (res.ok) {
         // A 2xx that is not a text secret will not get better: no retry. Its body may hold
         // the value, so it is never quoted.
-        const parsed = SecretValueSchema.safeParse(await res.json().catch(() => undefined));
+        const parsed = SecretValueSchema().safeParse(await res.json().catch(() => undefined));
         if (parsed.success) return parsed.data.SecretString;
         throw new SecretReadError(secretId, attempt, "the answer holds no SecretString (a binary secret?)");
       }
