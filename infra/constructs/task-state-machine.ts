@@ -100,18 +100,17 @@ export class TaskStateMachine extends Construct {
 
   /** Lets the grantee stop executions of this state machine, and no other (execution:<name>:*). */
   grantStopExecution(grantee: IGrantable): Grant {
-    const grant = this.stateMachine.grantExecution(grantee, "states:StopExecution");
-    acknowledgeGrantWildcards(
-      grantee,
-      grant,
-      "Execution names are task IDs, known only at run time: the wildcard covers executions of this state machine only",
-    );
-    return grant;
+    return this.grantOnExecutions(grantee, "states:StopExecution");
   }
 
   /** DescribeExecution of this state machine's executions (what the reconciler's sweep reads). */
   grantDescribeExecution(grantee: IGrantable): Grant {
-    const grant = this.stateMachine.grantExecution(grantee, "states:DescribeExecution");
+    return this.grantOnExecutions(grantee, "states:DescribeExecution");
+  }
+
+  /** An action on this state machine's executions (execution:<name>:*), its wildcard acknowledged. */
+  private grantOnExecutions(grantee: IGrantable, action: string): Grant {
+    const grant = this.stateMachine.grantExecution(grantee, action);
     acknowledgeGrantWildcards(
       grantee,
       grant,
