@@ -221,7 +221,8 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const tenant = { authorization: `Bearer ${API_KEY}` };
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The properties start tasks faster than the fake model ends them: no concurrency limit in the way.
+  h = await startHarness({ limits: { max_running_tasks: 1000 } });
 });
 afterAll(async () => {
   await h?.close();
