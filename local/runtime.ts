@@ -21,7 +21,7 @@ import {
   type RunnerDeps,
   type RunnerSettings,
 } from "../shared/use-cases/run-agent.js";
-import { type SweepOptions, sweepStuckTasks } from "../shared/use-cases/sweep.js";
+import { type SweepOptions, sweepStuckTasks, tasksInStatus } from "../shared/use-cases/sweep.js";
 import { LocalExecutions } from "./local-executions.js";
 
 export const VERSION = "0.1.0";
@@ -160,16 +160,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     for (const tenantId of await tenants.listIds()) {
       const ids = new Set<string>();
       for (const status of ["running", "pending"] as const) {
-        let cursor: string | null = null;
-        do {
-          const page: { tasks: { id: string }[]; nextCursor: string | null } = await repo.list(tenantId, {
-            status,
-            limit: pageSize,
-            ...(cursor ? { cursor } : {}),
-          });
-          for (const task of page.tasks) ids.add(task.id);
-          cursor = page.nextCursor;
-        } while (cursor);
+        for await (const task of tasksInStatus(repo, tenantId, status, pageSize)) ids.add(task.id);
       }
       for (const taskId of ids) {
         await executions.start({ tenantId, taskId });

@@ -119,8 +119,6 @@ export interface TaskRepository {
   chunksAfter(tenantId: string, taskId: string, after: number, limit: number): Promise<Chunk[]>;
   /** The newest chunks whose text adds up to at least `bytes` (or all), oldest first. */
   latestChunks(tenantId: string, taskId: string, bytes: number): Promise<Chunk[]>;
-  /** Tasks in a status across one tenant (used to resume work after a restart). */
-  listByStatus(tenantId: string, status: TaskStatus, limit: number): Promise<TaskRecord[]>;
   runningCount(tenantId: string): Promise<number>;
 }
 

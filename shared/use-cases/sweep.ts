@@ -26,15 +26,16 @@ export interface SweepOutcome {
 export const LOST_EXECUTION_ERROR =
   "the task's execution ended without finishing the task (found by the sweep)";
 
-/** Every task of a tenant in a status, page by page. */
-async function* tasksIn(
+/** Every task of a tenant in a status, page by page (`pageSize` tasks a query). */
+export async function* tasksInStatus(
   repo: TaskRepository,
   tenantId: string,
   status: TaskStatus,
+  pageSize = 100,
 ): AsyncGenerator<TaskRecord> {
   let cursor: string | undefined;
   do {
-    const page = await repo.list(tenantId, { status, limit: 100, ...(cursor ? { cursor } : {}) });
+    const page = await repo.list(tenantId, { status, limit: pageSize, ...(cursor ? { cursor } : {}) });
     yield* page.tasks;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -52,7 +53,7 @@ export async function sweepStuckTasks(deps: SweepDeps, options: SweepOptions = {
   const outcome: SweepOutcome = { started: [], failed: [] };
   for (const tenantId of await deps.tenantIds()) {
     for (const status of ["pending", "running"] as const) {
-      for await (const task of tasksIn(deps.repo, tenantId, status)) {
+      for await (const task of tasksInStatus(deps.repo, tenantId, status)) {
         // A running task's execution exists (its step moved it to running); a pending one's may
         // be starting right now.
         if (status === "pending" && now - Date.parse(task.created_at) < graceMs) continue;

@@ -334,11 +334,6 @@ export class DynamoTaskRepository implements TaskRepository {
     return { tasks, nextCursor: encodeCursor(start) };
   }
 
-  async listByStatus(tenantId: string, status: TaskStatus, limit: number): Promise<TaskRecord[]> {
-    const { tasks } = await this.list(tenantId, { status, limit });
-    return tasks;
-  }
-
   async runningCount(tenantId: string): Promise<number> {
     const { Item: item } = await this.t.Counters.build(GetItemCommand)
       .key({ pk: keys.counters(tenantId).pk })
