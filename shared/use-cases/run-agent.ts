@@ -159,7 +159,8 @@ async function prepareRun(
     // A nested wait may block only for what is left of this step's budget (and of the task's time).
     maxWaitSeconds: () => (Math.min(stepStart + deps.settings.budgetMs, deadline) - Date.now()) / 1000,
   });
-  const checkpoint = await deps.repo.getCheckpoint(task.tenant_id, task.id);
+  // A checkpoint is written with the chunks of a finished turn: a task with no output has none.
+  const checkpoint = task.last_seq > 0 ? await deps.repo.getCheckpoint(task.tenant_id, task.id) : null;
   const controller = new AbortController();
   const heartbeat = new Heartbeat(deps.settings.flushIntervalMs, () => heartbeatTick(run));
   const writer = new OutputWriter(deps.repo, {
