@@ -475,10 +475,9 @@ export class DynamoTaskRepository implements TaskRepository {
       else await executeTransaction(...all);
     } catch (err) {
       if (!conditionFailedAt(err, 0)) throw err;
-      const current = await this.get(input.tenantId, input.taskId, true);
-      if (current && current.status !== WRITING_STATUS) {
-        return { ok: false, reason: "not_running", status: current.status };
-      }
+      // Why it was refused: the status alone tells (not the task's input).
+      const status = await this.status(input.tenantId, input.taskId);
+      if (status && status !== WRITING_STATUS) return { ok: false, reason: "not_running", status };
       return { ok: false, reason: "superseded" };
     }
     return { ok: true, lastSeq: seq };
