@@ -83,20 +83,22 @@ export async function startHarness(options: HarnessOptions = {}) {
     return res.json as unknown as Task;
   }
 
-  async function getTask(id: string): Promise<Task> {
-    const res = await request("GET", `/v1/tasks/${id}`);
+  async function getTask(id: string, extra?: Record<string, string>): Promise<Task> {
+    const res = await request("GET", `/v1/tasks/${id}`, undefined, extra);
     if (res.status !== 200) throw new Error(`get failed: ${res.status} ${res.text}`);
     return res.json as unknown as Task;
   }
 
+  /** Polls a task until `predicate` holds; `extra` headers, e.g. another tenant's key. */
   async function waitFor(
     id: string,
     predicate: (t: Task) => boolean = (t) => isFinished(t.status),
     timeoutMs = 20_000,
+    extra?: Record<string, string>,
   ): Promise<Task> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const t = await getTask(id);
+      const t = await getTask(id, extra);
       if (predicate(t)) return t;
       if (Date.now() > deadline) throw new Error(`timed out waiting on ${id}: ${JSON.stringify(t)}`);
       await new Promise((r) => setTimeout(r, 20));
