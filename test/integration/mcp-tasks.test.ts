@@ -8,7 +8,7 @@ import {
   type Result,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { serveMcp } from "../../functions/api/mcp-server.js";
+import { type McpOptions, serveMcp } from "../../functions/api/mcp-server.js";
 import { createLogger } from "../../shared/logger.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { ADMIN_TOKEN, API_KEY, type Harness, startHarness, testConfig } from "../support/harness.js";
@@ -219,25 +219,7 @@ describe("MCP Tasks: list", () => {
   });
 
   it("pages with our list cursor (nextCursor until the last page)", async () => {
-    // A server with a page of 2, through serveMcp itself (the route always uses 50).
-    const tenant = (await h.runtime.tenants.authenticate(API_KEY))?.tenant;
-    if (!tenant) throw new Error("no default tenant");
-    const deps = {
-      service: h.runtime.service,
-      tenants: h.runtime.tenants,
-      log: createLogger("silent"),
-      ssePollMs: 30,
-      version: "test",
-    };
-    const small = await mcpClient(h, API_KEY, {
-      fetch: async (req) => {
-        const body: unknown = await req
-          .clone()
-          .json()
-          .catch(() => undefined);
-        return serveMcp(req, body, { tenant, caller: "root" }, deps, { listPageSize: 2 });
-      },
-    });
+    const small = await clientWith({ listPageSize: 2 });
     try {
       for (const task of ["one", "two", "three"])
         await h.waitFor((await collectFirst("worker", task)).taskId);
@@ -256,6 +238,28 @@ describe("MCP Tasks: list", () => {
       expect(pages).toBeGreaterThanOrEqual(Math.ceil(seen.length / 2));
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe("MCP Tasks: the bound of tasks/result", () => {
+  it("a task still running at the bound: -32001 saying to ask again; the next tasks/result gets the end", async () => {
+    const release = held(["slow\n", "finally"], 1);
+    const id = (await collectFirst("worker", "outlast the bound")).taskId;
+    await h.waitFor(id, (t) => t.output_bytes > 0);
+    const bounded = await clientWith({ resultWaitSeconds: 1 });
+    try {
+      const err = await rpcError(bounded.experimental.tasks.getTaskResult(id, CallToolResultSchema));
+      expect(err.code).toBe(ErrorCode.RequestTimeout);
+      expect(err.message).toContain(`task ${id} is still running after 1 s: call tasks/result again`);
+      expect((await h.getTask(id)).status).toBe("running");
+      release();
+      await h.waitFor(id);
+      const result = await bounded.experimental.tasks.getTaskResult(id, CallToolResultSchema);
+      expect(textOf(result)).toContain("slow\nfinally");
+    } finally {
+      release();
+      await bounded.close();
     }
   });
 });
@@ -371,6 +375,31 @@ describe("plain tools/call is unchanged", () => {
     );
   });
 });
+
+/**
+ * A client of serveMcp itself with other options (the route always uses the defaults: a page of
+ * 50, a tasks/result bound of 840 s), as the default tenant.
+ */
+async function clientWith(options: McpOptions): Promise<Client> {
+  const tenant = (await h.runtime.tenants.authenticate(API_KEY))?.tenant;
+  if (!tenant) throw new Error("no default tenant");
+  const deps = {
+    service: h.runtime.service,
+    tenants: h.runtime.tenants,
+    log: createLogger("silent"),
+    ssePollMs: 30,
+    version: "test",
+  };
+  return mcpClient(h, API_KEY, {
+    fetch: async (req) => {
+      const body: unknown = await req
+        .clone()
+        .json()
+        .catch(() => undefined);
+      return serveMcp(req, body, { tenant, caller: "root" }, deps, options);
+    },
+  });
+}
 
 /** Starts a worker task as an MCP task and returns the task as created (stream left at once). */
 async function collectFirst(agent: string, task: string) {
