@@ -1,6 +1,9 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { CallToolResultSchema, ErrorCode, McpError, type Progress } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { API_KEY, type Harness, startHarness } from "../support/harness.js";
 import { mcpClient, textOf } from "../support/mcp-client.js";
@@ -107,6 +110,49 @@ describe("progress notifications while an MCP request waits", () => {
     }
     await h.waitFor(task.id);
   }, 30_000);
+
+  it("a client that goes away ends the wait: the server stops reading the task", async () => {
+    const task = await heldTask("nobody waits for me");
+    const app = h.runtime.app;
+    const server = await new Promise<ReturnType<typeof serve>>((done) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => done(s));
+    });
+    const reads = vi.spyOn(h.runtime.repo, "statuses");
+    const readsOfTask = () => reads.mock.calls.filter(([, ids]) => ids.includes(task.id)).length;
+    try {
+      const aborter = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${API_KEY}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-11-25",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/result", params: { taskId: task.id } }),
+        signal: aborter.signal,
+      });
+      expect(res.headers.get("content-type")).toContain("text/event-stream");
+      await vi.waitFor(() => expect(readsOfTask()).toBeGreaterThanOrEqual(3));
+      aborter.abort();
+      // Settles: no read of the task over ten poll intervals.
+      await vi.waitFor(
+        async () => {
+          const before = readsOfTask();
+          await new Promise((r) => setTimeout(r, 300));
+          expect(readsOfTask()).toBe(before);
+        },
+        { timeout: 5000, interval: 0 },
+      );
+      expect((await h.getTask(task.id)).status).toBe("running");
+    } finally {
+      reads.mockRestore();
+      task.release();
+      (server as Server).closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+    await h.waitFor(task.id);
+  });
 
   it("without a progress token the answer is JSON, as before; with one it is an SSE stream", async () => {
     const task = await h.run("worker", "quick");
