@@ -4,6 +4,7 @@ import {
   CallToolRequestSchema,
   ErrorCode,
   GetTaskPayloadRequestSchema,
+  ListTasksRequestSchema,
   ListToolsRequestSchema,
   McpError,
   RELATED_TASK_META_KEY,
@@ -123,6 +124,12 @@ export async function serveMcp(
     } finally {
       stopProgress();
     }
+  });
+  // tasks/list: the SDK's own handler answers every failure as -32602; this one keeps -32603 for
+  // an internal error (a bad cursor is still -32602).
+  server.setRequestHandler(ListTasksRequestSchema, async (request) => {
+    const { tasks, nextCursor } = await store.listTasks(request.params?.cursor);
+    return { tasks, ...(nextCursor !== undefined ? { nextCursor } : {}) };
   });
   // tasks/result: the SDK's own handler polls the store with no bound and reports nothing while
   // it waits; this one waits in the table as `wait_background_agents` does, sends progress, and

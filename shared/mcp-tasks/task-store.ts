@@ -70,18 +70,22 @@ export class TenantTaskStore implements TaskStore {
   }
 
   async getTask(taskId: string): Promise<McpTask | null> {
-    const record = await this.find(taskId);
-    return record ? this.toMcpTask(record, await this.statusMessage(record)) : null;
+    return this.guarded("tasks/get", async () => {
+      const record = await this.find(taskId);
+      return record ? this.toMcpTask(record, await this.statusMessage(record)) : null;
+    });
   }
 
   /** The task's record, or null when this tenant has no such task. */
   async find(taskId: string): Promise<TaskRecord | null> {
-    try {
-      return await this.o.service.get(this.o.tenant, taskId);
-    } catch (err) {
-      if (err instanceof TaskNotFoundError) return null;
-      throw err;
-    }
+    return this.guarded("task lookup", async () => {
+      try {
+        return await this.o.service.get(this.o.tenant, taskId);
+      } catch (err) {
+        if (err instanceof TaskNotFoundError) return null;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -100,10 +104,12 @@ export class TenantTaskStore implements TaskStore {
    * or how it failed or what a stopped task kept), `isError` unless it completed.
    */
   async getTaskResult(taskId: string): Promise<CallToolResult> {
-    const view = await callTool(
-      "view_background_agent",
-      { task_id: taskId },
-      { tenant: this.o.tenant, caller: this.o.caller, service: this.o.service },
+    const view = await this.guarded("tasks/result", () =>
+      callTool(
+        "view_background_agent",
+        { task_id: taskId },
+        { tenant: this.o.tenant, caller: this.o.caller, service: this.o.service },
+      ),
     );
     if (view.isError) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
     const status = (view.structuredContent as { status?: TaskStatus }).status;
@@ -123,7 +129,7 @@ export class TenantTaskStore implements TaskStore {
       );
     }
     try {
-      await this.o.service.stop(this.o.tenant, taskId);
+      await this.guarded("tasks/cancel", () => this.o.service.stop(this.o.tenant, taskId));
     } catch (err) {
       if (err instanceof TaskNotFoundError)
         throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
@@ -145,13 +151,13 @@ export class TenantTaskStore implements TaskStore {
         ...(cursor !== undefined ? { cursor } : {}),
       });
     } catch (err) {
-      // A cursor that is not one of ours is bad input (the SDK answers -32602 with this message).
-      if (err instanceof DomainError) throw new Error(err.message);
+      // A cursor that is not one of ours is bad input: -32602 with the list's own message.
+      if (err instanceof DomainError) throw new McpError(ErrorCode.InvalidParams, err.message);
       this.o.log.error("tasks/list failed", { error: String(err) });
-      throw new Error("internal error");
+      throw new McpError(ErrorCode.InternalError, "internal error");
     }
-    const tasks = await Promise.all(
-      page.tasks.map(async (t) => this.toMcpTask(t, await this.statusMessage(t))),
+    const tasks = await this.guarded("tasks/list", () =>
+      Promise.all(page.tasks.map(async (t) => this.toMcpTask(t, await this.statusMessage(t)))),
     );
     return { tasks, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
   }
@@ -161,8 +167,25 @@ export class TenantTaskStore implements TaskStore {
    * has. The same wait as `wait_background_agents`.
    */
   async waitFinished(taskId: string, seconds: number, signal?: AbortSignal): Promise<boolean> {
-    const result = await this.o.service.wait(this.o.tenant, [taskId], seconds, signal);
+    const result = await this.guarded("tasks/result", () =>
+      this.o.service.wait(this.o.tenant, [taskId], seconds, signal),
+    );
     return result.all_done;
+  }
+
+  /**
+   * Runs one use case for the SDK's handlers: our domain errors and the protocol's own pass (their
+   * messages are for clients); anything else is logged and becomes -32603 "internal error", so
+   * no text from inside (a DynamoDB message) reaches a client.
+   */
+  private async guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof McpError || err instanceof DomainError) throw err;
+      this.o.log.error(`${what} failed`, { error: String(err) });
+      throw new McpError(ErrorCode.InternalError, "internal error");
+    }
   }
 
   /**
