@@ -66,7 +66,8 @@ export class WebhookDeliveries {
   constructor(
     private readonly store: WebhookStore,
     private readonly tasks: Pick<TaskRepository, "get">,
-    private readonly keys: ServiceKeys,
+    /** Decrypts webhook secrets; absent where deliveries are only recorded (the reconciler). */
+    private readonly keys: Pick<ServiceKeys, "decrypt"> | undefined,
     private readonly log: Logger,
     private readonly options: WebhookDeliveriesOptions = {},
   ) {
@@ -116,6 +117,8 @@ export class WebhookDeliveries {
    * the same time), POSTs the signed event, records the attempt and the next time.
    */
   async attempt(ref: DeliveryRef): Promise<AttemptOutcome> {
+    const keys = this.keys;
+    if (!keys) throw new Error("this process records webhook deliveries but does not send them");
     const delivery = await this.store.getDelivery(ref);
     if (!delivery) return { kind: "missing" };
     if (delivery.state !== "pending" || delivery.next_attempt_at === null) return { kind: "not_due" };
@@ -136,7 +139,7 @@ export class WebhookDeliveries {
     const body = JSON.stringify({ type: delivery.type, data: toPublicTask(task) });
     let secret: string | null = null;
     try {
-      secret = this.keys.decrypt(webhook.secretBlob, webhookSecretContext(ref.tenantId));
+      secret = keys.decrypt(webhook.secretBlob, webhookSecretContext(ref.tenantId));
     } catch {
       // Another service secret wrote it: recorded as a failed attempt, retried on schedule (an
       // operator may restore the secret), never sent unsigned.
