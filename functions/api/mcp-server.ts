@@ -35,6 +35,9 @@ export interface McpOptions {
   listPageSize?: number;
 }
 
+/** The `_meta` key of CreateTaskResult for the text a host may pass to its model at once. */
+const MODEL_IMMEDIATE_RESPONSE = "io.modelcontextprotocol/model-immediate-response";
+
 /** As long as the longest `wait_background_agents`: what the API Lambda's time-out leaves room for. */
 const RESULT_WAIT_SECONDS = MAX_WAIT_SECONDS;
 const TASK_POLL_INTERVAL_MS = 2000;
@@ -93,7 +96,9 @@ export async function serveMcp(
         throw new McpError(ErrorCode.MethodNotFound, `tool ${name} cannot be called as a task`);
       }
       try {
-        return { task: await store.createTask({}, extra.requestId, request) };
+        const { task, text } = await store.startTask({}, extra.requestId, request);
+        // What a host may hand its model at once while the task works (MCP Tasks, non-binding).
+        return { task, _meta: { [MODEL_IMMEDIATE_RESPONSE]: text } };
       } catch (err) {
         if (err instanceof DomainError) throw new McpError(ErrorCode.InvalidParams, err.message);
         if (err instanceof McpError) throw err;

@@ -8,9 +8,10 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import { DomainError, TaskNotFoundError, TaskNotRunningError } from "../domain/errors.js";
-import { isFinished, type TaskRecord, type TaskStatus } from "../domain/task.js";
+import { isFinished, type TaskRecord, type TaskStatus, toPublicTask } from "../domain/task.js";
 import type { Tenant } from "../tenants.js";
 import { callTool, parseToolArgs } from "../tools/call-tool.js";
+import { runText } from "../tools/texts.js";
 import type { Logger, TaskService } from "../use-cases/task-service.js";
 
 /** SPEC §11: our statuses as MCP task statuses. */
@@ -53,7 +54,19 @@ export class TenantTaskStore implements TaskStore {
   constructor(private readonly o: TenantTaskStoreOptions) {}
 
   /** Starts the background task of a task-augmented `tools/call` of run_background_agent. */
-  async createTask(_params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<McpTask> {
+  async createTask(params: CreateTaskOptions, requestId: RequestId, request: Request): Promise<McpTask> {
+    return (await this.startTask(params, requestId, request)).task;
+  }
+
+  /**
+   * As createTask, with the text a plain call would have answered (`Background agent task started
+   * with ID: …`), for the `model-immediate-response` a host may hand its model at once.
+   */
+  async startTask(
+    _params: CreateTaskOptions,
+    _requestId: RequestId,
+    request: Request,
+  ): Promise<{ task: McpTask; text: string }> {
     const params = request.params as { name?: unknown; arguments?: unknown } | undefined;
     if (params?.name !== "run_background_agent") {
       throw new McpError(ErrorCode.MethodNotFound, `tool ${String(params?.name)} cannot be called as a task`);
@@ -66,7 +79,7 @@ export class TenantTaskStore implements TaskStore {
       task: args.task,
       expected_output: args.expected_output,
     });
-    return this.toMcpTask(task, undefined);
+    return { task: this.toMcpTask(task, undefined), text: runText(toPublicTask(task)) };
   }
 
   async getTask(taskId: string): Promise<McpTask | null> {

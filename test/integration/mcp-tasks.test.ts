@@ -135,6 +135,36 @@ describe("MCP Tasks: create, poll, result", () => {
     expect(got.pollInterval).toBeUndefined();
   });
 
+  it("the CreateTaskResult carries the plain call's text as model-immediate-response (raw JSON-RPC)", async () => {
+    const raw = await h.request(
+      "POST",
+      "/mcp",
+      {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: {
+          name: "run_background_agent",
+          arguments: { agent: "worker", task: "raw" },
+          task: { ttl: 1000 },
+        },
+      },
+      { accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" },
+    );
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get("content-type")).toContain("application/json");
+    const result = (
+      raw.json as { result: { task: { taskId: string; ttl: number }; _meta: Record<string, unknown> } }
+    ).result;
+    expect(result.task.taskId).toMatch(/^agent_task_/);
+    // The requested ttl is overridden: tasks are kept for the tenant's retention after they end.
+    expect(result.task.ttl).toBeGreaterThan(1000);
+    expect(result._meta["io.modelcontextprotocol/model-immediate-response"]).toBe(
+      `Background agent task started with ID: ${result.task.taskId}\nAgent: worker\nTask: raw`,
+    );
+    await h.waitFor(result.task.taskId);
+  });
+
   it("while it runs: working, statusMessage the last line of output; tasks/result waits for the end", async () => {
     const release = held(["Reading the files\n", "Now checking line 3", " and the rest."], 2);
     const created = await collectFirst("worker", "inspect");
