@@ -11,8 +11,12 @@ export const DeliveryMessageSchema = z.object({
   task_id: z.string().min(1),
 });
 
+/**
+ * The one SQS client of a process. The endpoint is the region's (or AWS_ENDPOINT_URL_SQS), not the
+ * queue URL's host: in AWS they are the same, and a stand-in endpoint then serves every call.
+ */
 export function createSqsClient(options: { region: string }): SQSClient {
-  return new SQSClient({ region: options.region });
+  return new SQSClient({ region: options.region, useQueueUrlAsEndpoint: false });
 }
 
 /**
