@@ -95,7 +95,10 @@ export interface LocalWebhookOptions {
   retryScheduleMs?: readonly number[];
   /** @default 10 s */
   timeoutMs?: number;
-  /** How often the table is read for due deliveries (those whose timer a restart lost). @default 1000 */
+  /**
+   * How often the table is read for due deliveries (those whose timer a restart lost); 0: only
+   * once, at start (the benches, whose DynamoDB requests model the cloud's). @default 1000
+   */
   pollMs?: number;
 }
 

@@ -42,7 +42,7 @@ export class TimerDeliveryQueue implements DeliveryQueue {
     }
   }
 
-  /** Sends what is due now, then every `intervalMs` until close(). */
+  /** Sends what is due now, then every `intervalMs` (0: never again) until close(). */
   start(intervalMs: number): void {
     const poll = () => {
       this.polling = this.deliveries
@@ -51,6 +51,7 @@ export class TimerDeliveryQueue implements DeliveryQueue {
     };
     poll();
     clearInterval(this.poller);
+    if (intervalMs <= 0) return;
     this.poller = setInterval(poll, intervalMs);
     this.poller.unref();
   }
