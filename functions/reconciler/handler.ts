@@ -66,9 +66,11 @@ function build(): Reconciler {
 
 /**
  * Lambda entry point for two events: EventBridge "Step Functions Execution Status Change" events
- * of the task state machine (FAILED, TIMED_OUT, ABORTED), and the scheduled sweep for tasks stuck
- * open. Configuration is read once per cold start. A thrown error makes Lambda retry the event,
- * then send it to the dead-letter queue.
+ * of the task state machine (FAILED, TIMED_OUT, ABORTED end a task left open; these and SUCCEEDED
+ * put an ended task on the webhook delivery queue when its tenant has a webhook), and the scheduled
+ * sweep for tasks stuck open (and for webhook deliveries due or missed). Configuration is read
+ * once per cold start. A thrown error makes Lambda retry the event, then send it to the
+ * dead-letter queue.
  */
 export async function handler(
   event: unknown,
