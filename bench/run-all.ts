@@ -28,6 +28,7 @@ const BENCHES: Record<string, Bench> = {
   "first-output": { run: async (e) => (await import("./first-output.js")).benchFirstOutput(e), dynamo: true },
   throughput: { run: async (e) => (await import("./throughput.js")).benchThroughput(e), dynamo: true },
   webhook: { run: async (e) => (await import("./webhook-latency.js")).benchWebhookLatency(e), dynamo: true },
+  "mcp-tasks": { run: async (e) => (await import("./mcp-tasks.js")).benchMcpTasks(e), dynamo: true },
 };
 
 async function main(): Promise<void> {
