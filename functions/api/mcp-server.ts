@@ -16,6 +16,7 @@ import { MCP_LIST_PAGE, TenantTaskStore } from "../../shared/mcp-tasks/task-stor
 import type { Tenant } from "../../shared/tenants.js";
 import { callTool, toolError } from "../../shared/tools/call-tool.js";
 import {
+  DEFAULT_WAIT_SECONDS,
   isToolName,
   MAX_WAIT_SECONDS,
   taskSupport,
@@ -110,7 +111,11 @@ export async function serveMcp(
     let latest: ReadonlyMap<string, TaskStatus> | undefined;
     const stopProgress =
       name === "wait_background_agents"
-        ? startProgress(extra, { intervalMs: progressIntervalMs }, () => waitMessage(latest))
+        ? startProgress(
+            extra,
+            { intervalMs: progressIntervalMs, totalSeconds: waitSeconds(request.params.arguments) },
+            () => waitMessage(latest),
+          )
         : () => {};
     try {
       return await callTool(name, request.params.arguments ?? {}, {
@@ -188,6 +193,14 @@ export async function serveMcp(
     return response;
   }
   return closingWhenDone(response, () => void server.close());
+}
+
+/** The most a wait lasts, as its arguments ask (they are checked when the tool runs). */
+function waitSeconds(args: Record<string, unknown> | undefined): number {
+  const timeout = args?.timeout;
+  return typeof timeout === "number" && timeout >= 0 && timeout <= MAX_WAIT_SECONDS
+    ? timeout
+    : DEFAULT_WAIT_SECONDS;
 }
 
 /** "2 of 3 tasks done", from the statuses the wait read last. */
