@@ -15,7 +15,7 @@ import {
   type WebhookStore,
   webhookSecretContext,
 } from "../webhooks/delivery-records.js";
-import { newWebhookSecret } from "../webhooks/signing.js";
+import { newWebhookSecret } from "../webhooks/webhook-secret.js";
 import { assertWebhookUrl } from "../webhooks/webhook-url.js";
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;

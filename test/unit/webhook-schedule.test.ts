@@ -1,7 +1,8 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { newWebhookSecret, signWebhook } from "../../shared/webhooks/signing.js";
+import { signWebhook } from "../../shared/webhooks/signing.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "../../shared/webhooks/webhook-deliveries.js";
+import { newWebhookSecret } from "../../shared/webhooks/webhook-secret.js";
 import { assertWebhookUrl } from "../../shared/webhooks/webhook-url.js";
 
 describe("webhook retry schedule, secret and URL rule", () => {
