@@ -44,10 +44,17 @@ export class TimerDeliveryQueue implements DeliveryQueue {
 
   /** Sends what is due now, then every `intervalMs` (0: never again) until close(). */
   start(intervalMs: number): void {
+    let busy = false;
     const poll = () => {
+      // One poll at a time: a slow receiver holds its poll up to its time-out.
+      if (busy) return;
+      busy = true;
       this.polling = this.deliveries
         .deliverDue({ queue: this })
-        .catch((err: unknown) => this.log.warn("webhook poll failed", { error: String(err) }));
+        .catch((err: unknown) => this.log.warn("webhook poll failed", { error: String(err) }))
+        .finally(() => {
+          busy = false;
+        });
     };
     poll();
     clearInterval(this.poller);
