@@ -2,8 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
 import { DynamoTenantStore } from "../../shared/adapters/dynamo/tenant-store.js";
 import { DynamoWebhookStore } from "../../shared/adapters/dynamo/webhook-store.js";
+import { newTaskRecord } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import { ServiceKeys } from "../../shared/security/service-secret.js";
+import { LOST_EXECUTION_ERROR } from "../../shared/use-cases/sweep.js";
 import { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 import { webhookSecretContext } from "../../shared/webhooks/delivery-records.js";
 import { WebhookDeliveries } from "../../shared/webhooks/webhook-deliveries.js";
@@ -210,6 +212,23 @@ describe("completion webhooks: delivery", () => {
     expect(forTask(failing.id)[0]?.payload).toMatchObject({
       type: "task.failed",
       data: { status: "failed" },
+    });
+  });
+
+  it("sends task.failed for a task the sweep ended (its execution was gone)", async () => {
+    await setWebhook();
+    const task = await h.runtime.repo.create({
+      record: newTaskRecord({ tenant_id: "default", agent: "worker", caller: "root", task: "orphan" }),
+      maxRunningTasks: 20,
+    });
+    await h.runtime.repo.transition("default", task.id, "running");
+    const swept = await h.runtime.sweep();
+    expect(swept.failed).toContain(task.id);
+    const delivery = await settledDelivery(task.id);
+    expect(delivery).toMatchObject({ type: "task.failed", state: "delivered" });
+    expect(forTask(task.id)[0]?.payload).toMatchObject({
+      type: "task.failed",
+      data: { id: task.id, status: "failed", error: LOST_EXECUTION_ERROR },
     });
   });
 
