@@ -27,6 +27,8 @@ const BENCHES: Record<string, Bench> = {
   flush: { run: async (e) => (await import("./flush-cost.js")).benchFlushCost(e), dynamo: true },
   "first-output": { run: async (e) => (await import("./first-output.js")).benchFirstOutput(e), dynamo: true },
   throughput: { run: async (e) => (await import("./throughput.js")).benchThroughput(e), dynamo: true },
+  webhook: { run: async (e) => (await import("./webhook-latency.js")).benchWebhookLatency(e), dynamo: true },
+  "mcp-tasks": { run: async (e) => (await import("./mcp-tasks.js")).benchMcpTasks(e), dynamo: true },
 };
 
 async function main(): Promise<void> {

@@ -58,6 +58,9 @@ export async function startBenchRuntime(options: BenchRuntimeOptions): Promise<B
     },
     log: options.log ?? createLogger("silent"),
     modelMaxRetries: 0,
+    // No once-a-second poll for due webhook deliveries: the cloud has none, and the requests of a
+    // bench's runtime model the cloud's (a delivery's attempts still run on their timers).
+    webhooks: { pollMs: 0 },
     ...(options.runner ? { runner: options.runner } : {}),
     ...(options.executions ? { executions: options.executions } : {}),
     ...(options.onWriter ? { onWriter: options.onWriter } : {}),

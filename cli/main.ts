@@ -8,6 +8,7 @@ import {
   tenantsListCommand,
   tenantsSecretsCommand,
 } from "./commands/admin-tenants.js";
+import { webhookDeleteCommand, webhookSetCommand, webhookStatusCommand } from "./commands/admin-webhook.js";
 import { listCommand } from "./commands/list.js";
 import { runCommand } from "./commands/run.js";
 import { stopCommand } from "./commands/stop.js";
@@ -32,6 +33,9 @@ export const COMMANDS: Command[] = [
   keysCreateCommand,
   keysListCommand,
   keysRevokeCommand,
+  webhookSetCommand,
+  webhookDeleteCommand,
+  webhookStatusCommand,
 ];
 
 function overview(prefix: string[] = []): string {
@@ -88,7 +92,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
 
   if (!command) {
     const group =
-      words[0] === "admin" ? words.slice(0, words[1] === "tenants" || words[1] === "keys" ? 2 : 1) : [];
+      words[0] === "admin"
+        ? words.slice(0, ["tenants", "keys", "webhook"].includes(words[1] ?? "") ? 2 : 1)
+        : [];
     if (help && words.length === group.length) {
       io.stdout.write(overview(group));
       return EXIT.ok;

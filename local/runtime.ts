@@ -3,6 +3,7 @@ import { createApp } from "../functions/api/app.js";
 import { LOOPBACK_HOSTS, type OriginPolicy } from "../functions/api/origin-guard.js";
 import { createStepHandler } from "../functions/runner/run-agent-step.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
+import { DynamoWebhookStore } from "../shared/adapters/dynamo/webhook-store.js";
 import {
   createRunnerDeps,
   createTaskService,
@@ -22,6 +23,10 @@ import {
   type RunnerSettings,
 } from "../shared/use-cases/run-agent.js";
 import { type SweepOptions, sweepStuckTasks, tasksInStatus } from "../shared/use-cases/sweep.js";
+import { sweepMissedTaskEnds } from "../shared/webhooks/missed-task-ends.js";
+import { TaskEndNotifyingRepository } from "../shared/webhooks/task-end-hook.js";
+import { TimerDeliveryQueue } from "../shared/webhooks/timer-queue.js";
+import { WebhookDeliveries } from "../shared/webhooks/webhook-deliveries.js";
 import { LocalExecutions } from "./local-executions.js";
 
 export const VERSION = "0.1.0";
@@ -81,6 +86,20 @@ export interface LocalRuntimeOptions {
   allowPrivateNetwork?: boolean;
   /** Hosts and browser origins accepted. @default the loopback names, no other origin */
   originPolicy?: OriginPolicy;
+  /** Completion webhooks (SPEC §11): their retry schedule, time-out and how often due ones are looked for. */
+  webhooks?: LocalWebhookOptions;
+}
+
+export interface LocalWebhookOptions {
+  /** Waits before each retry. @default DEFAULT_RETRY_SCHEDULE_MS (5 s, 5 min, … over 27.6 h) */
+  retryScheduleMs?: readonly number[];
+  /** @default 10 s */
+  timeoutMs?: number;
+  /**
+   * How often the table is read for due deliveries (those whose timer a restart lost); 0: only
+   * once, at start (the benches, whose DynamoDB requests model the cloud's). @default 1000
+   */
+  pollMs?: number;
 }
 
 /**
@@ -93,12 +112,16 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     options.dynamodbCredentials === "default-chain"
       ? { kind: "aws", region: options.region ?? "us-east-1", endpoint: options.dynamodbEndpoint }
       : { kind: "dynamodb-local", endpoint: options.dynamodbEndpoint };
-  const table = openTable({ connection, tableName: options.tableName });
+  const opened = openTable({ connection, tableName: options.tableName });
+  // Every task end this process makes is told to the webhook deliveries (below).
+  const notifying = new TaskEndNotifyingRepository(opened.doc, { tableName: options.tableName });
+  const table = { ...opened, tasks: notifying };
   await ensureTable(table.doc, options.tableName);
   const defaultTenantId = options.defaultTenant?.id ?? DEFAULT_TENANT_ID;
   const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
+  const serviceKeys = serviceKeysFromSecret(options.serviceSecret ?? ServiceKeys.generateSecret());
   const { directory: tenants, admin: tenantAdmin } = createTenants(table, {
-    serviceKeys: serviceKeysFromSecret(options.serviceSecret ?? ServiceKeys.generateSecret()),
+    serviceKeys,
     // Configs are held to the rule the runner applies to their URLs (SPEC §6).
     allowPrivateNetwork,
     ...(options.defaultTenant
@@ -115,6 +138,35 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
       await tenantAdmin.patchLimits(defaultTenantId, options.defaultTenant.limits);
   }
   const repo = table.tasks;
+
+  // Completion webhooks: the same delivery code as the cloud's, driven here by timers and a poll
+  // of the table's due deliveries (so a restart during a backoff still delivers).
+  const webhookOptions = options.webhooks ?? {};
+  const deliveries = new WebhookDeliveries(
+    new DynamoWebhookStore(table.doc, options.tableName),
+    repo,
+    serviceKeys,
+    log,
+    {
+      allowPrivateNetwork,
+      ...(webhookOptions.retryScheduleMs ? { retryScheduleMs: webhookOptions.retryScheduleMs } : {}),
+      ...(webhookOptions.timeoutMs !== undefined ? { timeoutMs: webhookOptions.timeoutMs } : {}),
+    },
+  );
+  const webhookQueue = new TimerDeliveryQueue(deliveries, log);
+  notifying.onTaskEnd((ref, task) => {
+    deliveries
+      .taskEnded(ref, task)
+      .then((delivery) => (delivery ? webhookQueue.run(ref) : undefined))
+      .catch((err: unknown) =>
+        log.warn("webhook delivery not recorded", {
+          tenant_id: ref.tenantId,
+          task_id: ref.taskId,
+          error: String(err),
+        }),
+      );
+  });
+  webhookQueue.start(webhookOptions.pollMs ?? 1000);
   const runnerDeps: RunnerDeps = createRunnerDeps(table, {
     tenants,
     settings: { ...DEFAULT_RUNNER_SETTINGS, ...options.runner },
@@ -173,10 +225,14 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   /** Ends or restarts tasks stuck open: the cloud's scheduled sweep, run here on a timer. */
   const sweep = (sweepOptions?: SweepOptions) =>
     sweepStuckTasks({ repo, executions, tenantIds: () => tenants.listIds(), log }, sweepOptions);
+  /** Task ends whose delivery a dead process never recorded (the sweep's webhook half). */
+  const sweepWebhooks = () => sweepMissedTaskEnds({ repo, deliveries, tenantIds: () => tenants.listIds() });
   let sweeper: NodeJS.Timeout | undefined;
 
   return {
     app,
+    /** The table's document client and name (tests read items through their own adapters). */
+    table: { doc: table.doc, tableName: options.tableName },
     repo,
     service,
     tenantAdmin,
@@ -185,16 +241,19 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     stepHandler,
     resumeInterrupted,
     sweep,
+    webhooks: { deliveries, queue: webhookQueue, sweepMissed: sweepWebhooks },
     /** Sweeps every `intervalMs` until close(). */
     startSweeping(intervalMs: number): void {
       clearInterval(sweeper);
       sweeper = setInterval(() => {
         sweep().catch((err: unknown) => log.warn("sweep failed", { error: String(err) }));
+        sweepWebhooks().catch((err: unknown) => log.warn("webhook sweep failed", { error: String(err) }));
       }, intervalMs);
       sweeper.unref();
     },
     close: async () => {
       clearInterval(sweeper);
+      await webhookQueue.close();
       local.abortAll();
     },
   };

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as z from "zod";
 import { LOOPBACK_HOSTS } from "../functions/api/origin-guard.js";
 import { parseAgentConfigText } from "../shared/agent-spec.js";
 import { stepFunctionsExecutions } from "../shared/composition.js";
@@ -41,6 +42,23 @@ function serviceSecret(dataDir: string): Buffer {
   return secret;
 }
 
+/**
+ * BGA_WEBHOOK_RETRY_SCHEDULE_MS: the waits before each webhook retry, in milliseconds, separated
+ * by commas (e.g. `2000,2000` for a test); default the Standard Webhooks schedule (5 s … 27.6 h).
+ */
+const RetryScheduleSchema = z
+  .string()
+  .regex(/^\d+(,\d+)*$/, "BGA_WEBHOOK_RETRY_SCHEDULE_MS is milliseconds separated by commas")
+  .transform((text) => text.split(",").map(Number));
+
+function webhookRetrySchedule(): number[] | undefined {
+  const raw = process.env.BGA_WEBHOOK_RETRY_SCHEDULE_MS;
+  if (!raw) return undefined;
+  const parsed = RetryScheduleSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
 /** What a failed start has to stop before exiting, so that no java is left behind. */
 let startedDynamo: EmbeddedDynamo | undefined;
 
@@ -71,6 +89,7 @@ async function main(): Promise<void> {
     : await startEmbeddedDynamo({ path: join(env.BGA_DATA_DIR, "dynamodb") });
   startedDynamo = dynamo;
   const endpoint = env.BGA_DYNAMODB_ENDPOINT ?? (dynamo as EmbeddedDynamo).endpoint;
+  const retrySchedule = webhookRetrySchedule();
   const runtime = await createLocalRuntime({
     dynamodbEndpoint: endpoint,
     // Only the embedded DynamoDB Local takes fixed local credentials; the user's own DynamoDB
@@ -87,6 +106,7 @@ async function main(): Promise<void> {
     ...(env.BGA_ADMIN_TOKEN ? { adminToken: env.BGA_ADMIN_TOKEN } : {}),
     log,
     runner: { budgetMs: env.BGA_RUNNER_BUDGET_SECONDS * 1000 },
+    webhooks: { ...(retrySchedule ? { retryScheduleMs: retrySchedule } : {}) },
     ...(env.BGA_STATE_MACHINE_ARN
       ? {
           executions: stepFunctionsExecutions({

@@ -3,6 +3,7 @@ import { createDynamoDocumentClient, createLocalDynamoDocumentClient } from "./a
 import { DynamoTaskRepository } from "./adapters/dynamo/task-repository.js";
 import { DynamoTenantDirectory } from "./adapters/dynamo/tenant-directory.js";
 import { DynamoTenantStore } from "./adapters/dynamo/tenant-store.js";
+import { DynamoWebhookStore } from "./adapters/dynamo/webhook-store.js";
 import { LambdaExtensionSecrets } from "./adapters/secrets/lambda-extension-secrets.js";
 import { createStepFunctionsClient, SfnExecutions } from "./adapters/sfn/sfn-executions.js";
 import type { Env } from "./config.js";
@@ -114,6 +115,7 @@ export function createTenants(table: Table, settings: TenantSettings): Tenants {
     allowPrivateNetwork: settings.allowPrivateNetwork ?? false,
     // Its config comes from BGA_CONFIG at start: the admin API may not rewrite it (or its secrets).
     processEnvTenantId: settings.processEnvTenant?.id,
+    webhooks: new DynamoWebhookStore(table.doc, table.tableName),
   });
   return { directory, admin };
 }

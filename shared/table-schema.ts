@@ -39,6 +39,17 @@ export const keys = {
   tenantProfile: (tenantId: string) => ({ pk: "TENANTS", sk: `TENANT#${tenantId}` }),
   /** A tenant's secrets (encrypted blob, readable names). */
   tenantSecrets: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "SECRETS" }),
+  /** A tenant's completion webhook: URL and encrypted signing secret. */
+  webhook: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "WEBHOOK" }),
+  /** The webhook delivery of a task's end, in the task's partition. */
+  webhookDelivery: (tenantId: string, taskId: string) => ({
+    pk: `TENANT#${tenantId}#TASK#${taskId}`,
+    sk: "WEBHOOK",
+  }),
+  /** GSI `by_tenant`: a tenant's webhook deliveries, newest first (apart from its tasks). */
+  webhookDeliveriesOfTenant: (tenantId: string) => `TENANT#${tenantId}#WEBHOOKS`,
+  /** GSI `by_status`: every tenant's pending deliveries, by when they are due (`<ISO time>#<tenant>#<task>`). */
+  webhooksDuePk: "WEBHOOKS#DUE",
   /** An API key by its hash (authentication), and the same key under its tenant (listing). */
   apiKeyByHash: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: "APIKEY" }),
   apiKeyOfTenant: (tenantId: string, keyId: string) => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${keyId}` }),

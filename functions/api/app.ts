@@ -31,6 +31,8 @@ const KNOWN_ROUTES: [RegExp, string[]][] = [
   [/^\/v1\/admin\/tenants\/[^/]+\/secrets$/, ["PUT"]],
   [/^\/v1\/admin\/tenants\/[^/]+\/keys$/, ["GET", "POST"]],
   [/^\/v1\/admin\/tenants\/[^/]+\/keys\/[^/]+$/, ["DELETE"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/webhook$/, ["GET", "PUT", "DELETE"]],
+  [/^\/v1\/admin\/tenants\/[^/]+\/webhook\/deliveries$/, ["GET"]],
 ];
 
 const isAdminPath = (path: string) => path === "/v1/admin" || path.startsWith("/v1/admin/");

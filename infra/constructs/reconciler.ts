@@ -13,9 +13,12 @@ import { createNodeFunction } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
 import type { TaskStateMachine } from "./task-state-machine.js";
 import type { TaskTable } from "./task-table.js";
+import type { WebhookDelivery } from "./webhook-delivery.js";
 
 /** Execution statuses after which a task that is still pending/running can never finish by itself. */
 export const RECONCILED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+/** Every status after which a task has ended: its completion webhook may be due (SPEC §11). */
+export const EXECUTION_END_STATUSES = [...RECONCILED_STATUSES, "SUCCEEDED"] as const;
 
 export interface ReconcilerProps {
   readonly table: TaskTable;
@@ -31,6 +34,8 @@ export interface ReconcilerProps {
   readonly maxEventAge?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** The completion webhooks' delivery queue: the reconciler puts ended tasks on it. */
+  readonly webhookDelivery: Pick<WebhookDelivery, "grantEnqueue">;
 }
 
 /**
@@ -85,6 +90,8 @@ export class Reconciler extends Construct {
     // The sweep: is a task's execution still there (DescribeExecution); start a pending task's.
     props.stateMachine.grantDescribeExecution(this.function);
     props.stateMachine.grantStartExecution(this.function);
+    // Completion push: an execution's end (any status) puts the task on the delivery queue.
+    props.webhookDelivery.grantEnqueue(this.function);
 
     // Step Functions' status events are best effort, and the API can die between writing a task
     // and starting its execution: a sweep on a schedule ends or restarts tasks stuck open.
@@ -111,12 +118,13 @@ export class Reconciler extends Construct {
     });
 
     this.rule = new Rule(this, "ExecutionEndedRule", {
-      description: "Task executions that failed, timed out or were aborted",
+      description:
+        "Task executions that ended: failed, timed out or aborted (the task may be left open), or succeeded (its webhook is due)",
       eventPattern: {
         source: ["aws.states"],
         detailType: ["Step Functions Execution Status Change"],
         detail: {
-          status: [...RECONCILED_STATUSES],
+          status: [...EXECUTION_END_STATUSES],
           stateMachineArn: [props.stateMachine.stateMachineArn],
         },
       },

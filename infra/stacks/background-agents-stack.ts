@@ -1,4 +1,5 @@
 import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
@@ -14,6 +15,7 @@ import { Reconciler } from "../constructs/reconciler.js";
 import { RunnerFunction } from "../constructs/runner-function.js";
 import { TaskStateMachine } from "../constructs/task-state-machine.js";
 import { TaskTable } from "../constructs/task-table.js";
+import { WebhookDelivery } from "../constructs/webhook-delivery.js";
 
 const RETENTIONS = new Map<number, RetentionDays>(
   Object.values(RetentionDays)
@@ -151,6 +153,8 @@ export class BackgroundAgentsStack extends Stack {
   readonly stateMachine: TaskStateMachine;
   readonly api: ApiFunction;
   readonly reconciler: Reconciler;
+  /** Completion webhooks: the delivery queue, its dead-letter queue and alarm, the sender. */
+  readonly webhookDelivery: WebhookDelivery;
   /** The CloudFront distribution of the custom domain, if one is set. */
   readonly customDomain?: ApiDistribution;
   readonly monitoring: Monitoring;
@@ -231,9 +235,15 @@ export class BackgroundAgentsStack extends Stack {
         logRetention,
       });
     }
+    this.webhookDelivery = new WebhookDelivery(this, "WebhookDelivery", {
+      table: this.tasks,
+      serviceSecret: this.serviceSecret,
+      logRetention,
+    });
     this.reconciler = new Reconciler(this, "Reconciler", {
       table: this.tasks,
       stateMachine: this.stateMachine,
+      webhookDelivery: this.webhookDelivery,
       logRetention,
     });
     this.monitoring = new Monitoring(this, "Monitoring", {
@@ -248,6 +258,8 @@ export class BackgroundAgentsStack extends Stack {
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
       ...(props.alarmEmail !== undefined ? { alarmEmail: props.alarmEmail } : {}),
     });
+    // The webhook dead-letter alarm goes where every other alarm goes.
+    this.webhookDelivery.addAlarmAction(new SnsAction(this.monitoring.alarmTopic));
 
     new CfnOutput(this, "ApiUrl", {
       value: this.api.url.url,

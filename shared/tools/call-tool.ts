@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { headUtf8 } from "../domain/chunk.js";
 import { DomainError, InvalidArgumentsError, TaskNotFoundError } from "../domain/errors.js";
-import { MAX_DEPTH, toPublicTask } from "../domain/task.js";
+import { MAX_DEPTH, type TaskStatus, toPublicTask } from "../domain/task.js";
 import type { Tenant } from "../tenants.js";
 import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../use-cases/task-service.js";
 import { DEFAULT_WAIT_SECONDS, TOOL_SPECS, type ToolName } from "./definitions.js";
@@ -27,6 +27,8 @@ export interface ToolContext {
   parent?: { id: string; depth: number };
   /** Caps `wait` (a sub-agent's step has a time budget). */
   maxWaitSeconds?: number;
+  /** Told the statuses after every poll of `wait` (MCP progress notifications report them). */
+  onWaitPoll?: (statuses: ReadonlyMap<string, TaskStatus>) => void;
 }
 
 export class NestingLimitError extends DomainError {
@@ -141,7 +143,13 @@ async function dispatch(name: ToolName, rawArgs: unknown, ctx: ToolContext): Pro
         args.timeout ?? DEFAULT_WAIT_SECONDS,
         ctx.maxWaitSeconds ?? Number.POSITIVE_INFINITY,
       );
-      const result = await service.wait(tenant, args.task_ids, Math.max(0, timeout), ctx.signal);
+      const result = await service.wait(
+        tenant,
+        args.task_ids,
+        Math.max(0, timeout),
+        ctx.signal,
+        ctx.onWaitPoll,
+      );
       return ok(JSON.stringify(result), { ...result });
     }
   }

@@ -63,6 +63,16 @@ export const TOOL_SPECS = {
 } as const;
 
 export type ToolName = keyof typeof TOOL_SPECS;
+
+/**
+ * MCP Tasks (SPEC §11): the tools an MCP client may call as a task (`execution.taskSupport` in
+ * `tools/list`). Starting a background agent is the one; the others answer at once or are waits.
+ */
+const TASK_SUPPORT: Partial<Record<ToolName, "optional">> = { run_background_agent: "optional" };
+
+export function taskSupport(name: ToolName): "optional" | "forbidden" {
+  return TASK_SUPPORT[name] ?? "forbidden";
+}
 export const TOOL_NAMES = Object.keys(TOOL_SPECS) as ToolName[];
 
 export function isToolName(name: string): name is ToolName {

@@ -242,6 +242,8 @@ export class TaskService {
     taskIds: string[],
     timeoutSeconds: number,
     signal?: AbortSignal,
+    /** Called with the statuses after every poll (MCP progress notifications report them). */
+    onPoll?: (statuses: ReadonlyMap<string, TaskStatus>) => void,
   ): Promise<WaitResult> {
     const malformed = taskIds.find((id) => !isTaskId(id));
     if (malformed !== undefined) throw new TaskNotFoundError(malformed);
@@ -251,6 +253,7 @@ export class TaskService {
       const statuses = await this.repo.statuses(tenant.id, taskIds);
       const missing = taskIds.find((id) => !statuses.has(id));
       if (missing) throw new TaskNotFoundError(missing);
+      onPoll?.(statuses);
       const allDone = [...statuses.values()].every(isFinished);
       const timedOut = !allDone && (Date.now() >= deadline || Boolean(signal?.aborted));
       if (allDone || timedOut) {

@@ -4,11 +4,19 @@ import {
   ConfigTooLargeError,
   ForbiddenError,
   InvalidRequestError,
+  NotFoundError,
   TenantNotFoundError,
 } from "../domain/errors.js";
 import { type ApiKeyRecord, secretsContext, type TenantRecord, type TenantStore } from "../ports.js";
 import { newApiKey, newKeyId, type ServiceKeys } from "../security/service-secret.js";
 import { type Limits, LimitsSchema } from "../tenants.js";
+import {
+  type DeliveryRecord,
+  type WebhookStore,
+  webhookSecretContext,
+} from "../webhooks/delivery-records.js";
+import { newWebhookSecret } from "../webhooks/webhook-secret.js";
+import { assertWebhookUrl } from "../webhooks/webhook-url.js";
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const TENANT_ID_RULE = "tenant IDs are 2-63 lowercase letters, digits and dashes";
@@ -71,7 +79,17 @@ export interface TenantAdminOptions {
    * the admin API: a config written there could read the host's environment. @default none
    */
   readonly processEnvTenantId?: string | undefined;
+  /** Where tenants' completion webhooks are kept (SPEC §11); without it the webhook routes are 404. */
+  readonly webhooks?: WebhookStore | undefined;
 }
+
+export interface WebhookView {
+  url: string;
+  created_at: string;
+}
+
+/** The most deliveries one read of a tenant's deliveries returns. */
+export const MAX_DELIVERIES_LISTED = 100;
 
 /** A change the admin API may not make to the process-environment tenant. */
 export class ProcessEnvTenantError extends ForbiddenError {
@@ -87,6 +105,7 @@ export class TenantAdmin {
   private readonly defaultLimits: Partial<Limits>;
   private readonly allowPrivateNetwork: boolean;
   private readonly processEnvTenantId: string | undefined;
+  private readonly webhooks: WebhookStore | undefined;
 
   constructor(
     private readonly store: TenantStore,
@@ -98,6 +117,51 @@ export class TenantAdmin {
     this.defaultLimits = options.defaultLimits ?? {};
     this.allowPrivateNetwork = options.allowPrivateNetwork ?? false;
     this.processEnvTenantId = options.processEnvTenantId;
+    this.webhooks = options.webhooks;
+  }
+
+  private async webhookStoreOf(id: string): Promise<WebhookStore> {
+    if (!this.webhooks) throw new NotFoundError("completion webhooks are not enabled on this server");
+    if (!(await this.store.get(id))) throw new TenantNotFoundError(id);
+    return this.webhooks;
+  }
+
+  /**
+   * Sets (or replaces) the tenant's completion webhook with a new signing secret, returned this
+   * once: only its encryption is stored (AES-256-GCM bound to the tenant, as its secrets).
+   */
+  async setWebhook(id: string, url: string): Promise<WebhookView & { secret: string }> {
+    const checked = assertWebhookUrl(url, this.allowPrivateNetwork).href;
+    const webhooks = await this.webhookStoreOf(id);
+    const secret = newWebhookSecret();
+    const createdAt = new Date().toISOString();
+    await webhooks.putWebhook({
+      tenantId: id,
+      url: checked,
+      secretBlob: this.keys.encrypt(secret, webhookSecretContext(id)),
+      createdAt,
+    });
+    return { url: checked, secret, created_at: createdAt };
+  }
+
+  /** The tenant's webhook without its secret. */
+  async getWebhook(id: string): Promise<WebhookView> {
+    const webhook = await (await this.webhookStoreOf(id)).getWebhook(id);
+    if (!webhook) throw new NotFoundError(`tenant "${id}" has no webhook`);
+    return { url: webhook.url, created_at: webhook.createdAt };
+  }
+
+  /** Removes the tenant's webhook; deliveries still pending are abandoned at their next attempt. */
+  async deleteWebhook(id: string): Promise<void> {
+    if (!(await (await this.webhookStoreOf(id)).deleteWebhook(id))) {
+      throw new NotFoundError(`tenant "${id}" has no webhook`);
+    }
+  }
+
+  /** The tenant's recent deliveries, newest first, each with its attempts. */
+  async webhookDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    const webhooks = await this.webhookStoreOf(id);
+    return webhooks.listDeliveries(id, Math.min(Math.max(1, limit), MAX_DELIVERIES_LISTED));
   }
 
   private configJson(config: string): Promise<string> {

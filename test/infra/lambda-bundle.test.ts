@@ -95,6 +95,26 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
     }
   });
 
+  it("keeps the webhook signing (standardwebhooks) out of the API's cold start; the sender's bundle loads as Lambda loads it", async () => {
+    const api = await bundleInputs("functions/api/handler.ts", tempDir());
+    expect(api.atColdStart.filter((i) => i.includes("node_modules/standardwebhooks/"))).toEqual([]);
+    const outdir = tempDir();
+    const sender = await bundleInputs("functions/reconciler/webhook-handler.ts", outdir);
+    expect(sender.atColdStart.some((i) => i.includes("node_modules/standardwebhooks/"))).toBe(true);
+    const url = pathToFileURL(join(outdir, LAMBDA_ENTRY_FILE)).href;
+    const child = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const m = await import(${JSON.stringify(url)}); console.log(typeof m.handler);`,
+      ],
+      { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } },
+    );
+    expect(child.stderr).toBe("");
+    expect(child.stdout.trim()).toBe("function");
+  });
+
   it("gives each function its own bundle (the asset cache key names the entry)", () => {
     const out = tempDir();
     const app = new App({ outdir: out, context: { "aws:cdk:bundling-stacks": ["**"] } });

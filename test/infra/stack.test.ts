@@ -310,7 +310,9 @@ describe("secrets", () => {
         .sort();
     const apiRole = idOf(stack.api.function.role);
     const runnerRole = idOf(stack.runner.function.role);
-    expect(readers(stack.serviceSecret)).toEqual([apiRole, runnerRole].sort());
+    // The webhook sender decrypts the tenants' webhook signing secrets with it.
+    const webhookRole = idOf(stack.webhookDelivery.function.role);
+    expect(readers(stack.serviceSecret)).toEqual([apiRole, runnerRole, webhookRole].sort());
     expect(readers(stack.adminToken)).toEqual([apiRole]);
   });
 
@@ -358,13 +360,13 @@ describe("IAM", () => {
 });
 
 describe("reconciler", () => {
-  it("receives failed, timed-out and aborted executions of the task state machine", () => {
+  it("receives every ended execution of the task state machine (failed, timed out, aborted; succeeded for webhooks)", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: {
         source: ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
         detail: {
-          status: ["FAILED", "TIMED_OUT", "ABORTED"],
+          status: ["FAILED", "TIMED_OUT", "ABORTED", "SUCCEEDED"],
           stateMachineArn: [{ Ref: idOf(stack.stateMachine.stateMachine) }],
         },
       },
@@ -563,7 +565,9 @@ describe("monitoring", () => {
     ]) {
       expect(ids.filter((id) => id.startsWith(`Monitoring${name}`))).toHaveLength(1);
     }
-    expect(ids).toHaveLength(11);
+    // And the webhook dead-letter queue's (test/infra/webhook-delivery.test.ts).
+    expect(ids.filter((id) => id.startsWith("WebhookDeliveryDeadLetterAlarm"))).toHaveLength(1);
+    expect(ids).toHaveLength(12);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
   });
 

@@ -248,6 +248,8 @@ describe("REST API", () => {
         "/v1/admin/tenants/{id}/secrets",
         "/v1/admin/tenants/{id}/keys",
         "/v1/admin/tenants/{id}/keys/{key_id}",
+        "/v1/admin/tenants/{id}/webhook",
+        "/v1/admin/tenants/{id}/webhook/deliveries",
       ].sort(),
     );
     expect(Object.keys(doc.paths["/v1/tasks"] ?? {}).sort()).toEqual(["get", "post"]);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
-import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { createLocalRuntime, type LocalRuntime, type LocalWebhookOptions } from "../../local/runtime.js";
 import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import type { Limits } from "../../shared/tenants.js";
@@ -22,6 +22,8 @@ export interface HarnessOptions {
   tenantEnv?: Record<string, string>;
   /** DynamoDB to use (e.g. a fault-injecting proxy); default the test run's DynamoDB Local. */
   dynamodbEndpoint?: string;
+  /** Completion webhooks' retry schedule, time-out and poll (default: the runtime's). */
+  webhooks?: LocalWebhookOptions;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     ssePollMs: 30,
     sseKeepaliveMs: 300,
     waitPollMs: 30,
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     log: createLogger(process.env.BGA_TEST_LOG === "1" ? "debug" : "silent"),
   });
 

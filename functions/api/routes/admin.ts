@@ -42,6 +42,34 @@ const SecretsBody = plainRecord(z.string(), z.string().max(64 * 1024))
   .refine((s) => Object.keys(s).length <= 100, "at most 100 secrets")
   .meta({ id: "Secrets" });
 
+const WebhookBody = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .max(2048)
+    .meta({ description: "https URL (http too where private networks are allowed)" }),
+});
+const WebhookObject = z.object({ url: z.string(), created_at: z.string() }).meta({ id: "Webhook" });
+const DeliveryAttemptObject = z
+  .object({
+    at: z.string(),
+    status_code: z.number().int().nullable(),
+    error: z.string().nullable(),
+    duration_ms: z.number(),
+  })
+  .meta({ id: "WebhookAttempt" });
+const DeliveryObject = z
+  .object({
+    webhook_id: z.string(),
+    task_id: z.string(),
+    type: z.enum(["task.completed", "task.failed", "task.stopped"]),
+    state: z.enum(["pending", "delivered", "failed", "abandoned"]),
+    created_at: z.string(),
+    next_attempt_at: z.string().nullable(),
+    attempts: z.array(DeliveryAttemptObject),
+  })
+  .meta({ id: "WebhookDelivery" });
+
 const CreateKeyBody = z.strictObject({ callers: z.array(CallerNameSchema).min(1).max(50).optional() });
 
 const specs = {
@@ -152,6 +180,51 @@ const specs = {
     },
     responses: { 204: { description: "Revoked" }, ...errors },
   }),
+  setWebhook: defineRoute({
+    method: "put",
+    path: "/v1/admin/tenants/{id}/webhook",
+    summary:
+      "Set the tenant's completion webhook; returns its signing secret (whsec_…, shown this once). Replacing it makes a new secret",
+    security,
+    request: { params: TenantParam, body: { required: true, schema: WebhookBody } },
+    responses: {
+      200: {
+        description: "Set",
+        schema: WebhookObject.extend({ secret: z.string() }).meta({ id: "WebhookWithSecret" }),
+      },
+      ...errors,
+    },
+  }),
+  getWebhook: defineRoute({
+    method: "get",
+    path: "/v1/admin/tenants/{id}/webhook",
+    summary: "The tenant's completion webhook (never its secret)",
+    security,
+    request: { params: TenantParam },
+    responses: { 200: { description: "The webhook", schema: WebhookObject }, ...errors },
+  }),
+  deleteWebhook: defineRoute({
+    method: "delete",
+    path: "/v1/admin/tenants/{id}/webhook",
+    summary: "Remove the tenant's completion webhook (pending deliveries are abandoned)",
+    security,
+    request: { params: TenantParam },
+    responses: { 204: { description: "Removed" }, ...errors },
+  }),
+  deliveries: defineRoute({
+    method: "get",
+    path: "/v1/admin/tenants/{id}/webhook/deliveries",
+    summary: "The tenant's recent webhook deliveries, newest first, each with every attempt",
+    security,
+    request: {
+      params: TenantParam,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+    },
+    responses: {
+      200: { description: "Deliveries", schema: z.object({ deliveries: z.array(DeliveryObject) }) },
+      ...errors,
+    },
+  }),
 };
 
 /** The admin API (SPEC §7). The admin credential is checked before these routes. */
@@ -187,5 +260,17 @@ export function adminRoutes(routes: OpenApiRoutes<ApiEnv>, admin: TenantAdmin): 
     const { id, key_id } = input.param;
     await admin.revokeKey(id, key_id);
     return c.body(null, 204);
+  });
+  routes.route(specs.setWebhook, async (c, input) =>
+    c.json(await admin.setWebhook(input.param.id, input.json.url), 200),
+  );
+  routes.route(specs.getWebhook, async (c, input) => c.json(await admin.getWebhook(input.param.id), 200));
+  routes.route(specs.deleteWebhook, async (c, input) => {
+    await admin.deleteWebhook(input.param.id);
+    return c.body(null, 204);
+  });
+  routes.route(specs.deliveries, async (c, input) => {
+    const deliveries = await admin.webhookDeliveries(input.param.id, input.query.limit);
+    return c.json({ deliveries: deliveries.map(({ tenant_id: _t, ...d }) => d) }, 200);
   });
 }

@@ -5,15 +5,23 @@ import type { OpenApiRoutes } from "../openapi.js";
 
 /**
  * MCP over Streamable HTTP, stateless (functions/api/mcp-server.ts): a new server and transport
- * for every request, JSON responses. The tenant and caller come from the request's key and headers.
+ * for every request; JSON responses, or an SSE stream for a request that waits and reports
+ * progress. MCP Tasks live in the table, so any instance answers for any task. The tenant and
+ * caller come from the request's key and headers.
  */
 export function mcpRoutes(app: Hono<ApiEnv>, routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void {
   routes.describe({
     method: "post",
     path: "/mcp",
-    summary: "MCP Streamable HTTP (stateless, JSON responses): tools/list and tools/call of the five tools",
+    summary:
+      "MCP Streamable HTTP (stateless): tools/list and tools/call of the five tools, MCP Tasks (tasks/get, tasks/list, tasks/result, tasks/cancel)",
     security: [{ bearer: [] }],
-    responses: { 200: { description: "A JSON-RPC response" } },
+    responses: {
+      200: {
+        description:
+          "A JSON-RPC response: JSON, or an SSE stream (progress notifications, then the response) for tasks/result and for a request with a progress token",
+      },
+    },
   });
 
   app.post("/mcp", async (c) => {

@@ -248,8 +248,57 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     computeKey: ({ tenant_id, key_id }) => keys.apiKeyOfTenant(tenant_id, key_id),
   });
 
+  /** A tenant's completion webhook (sk WEBHOOK): its URL and its signing secret, encrypted. */
+  const Webhook = new Entity({
+    name: "Webhook",
+    table,
+    ...plain,
+    schema: item({
+      pk: string().key().hidden(),
+      url: string(),
+      secret: binary(),
+      created_at: string(),
+    }),
+    computeKey: ({ pk }) => ({ pk, sk: keys.webhook("").sk }),
+  });
+
+  /** The webhook delivery of one task end (sk WEBHOOK in the task's partition), every attempt in it. */
+  const WebhookDelivery = new Entity({
+    name: "WebhookDelivery",
+    table,
+    ...plain,
+    schema: item({
+      pk: string().key().hidden(),
+      tenant_id: string(),
+      task_id: string(),
+      webhook_id: string(),
+      type: string(),
+      state: string().enum("pending", "delivered", "failed", "abandoned"),
+      created_at: string(),
+      next_attempt_at: nullableString(),
+      attempts: list(
+        map({
+          at: string(),
+          status_code: anyOf(number(), nul()),
+          error: nullableString(),
+          duration_ms: number(),
+        }),
+      ),
+      /** The tenant's deliveries, newest first (index by_tenant under their own partition key). */
+      gsi1pk: string().hidden(),
+      gsi1sk: string().hidden(),
+      /** Pending deliveries by when they are due (index by_status, one partition); removed once done. */
+      gsi2pk: string().optional().hidden(),
+      gsi2sk: string().optional().hidden(),
+      expires_at: number().hidden(),
+    }),
+    computeKey: ({ pk }) => ({ pk, sk: keys.webhookDelivery("", "").sk }),
+  });
+
   return {
     table,
+    Webhook,
+    WebhookDelivery,
     TaskState,
     TaskInput,
     OutputChunk,
