@@ -151,7 +151,6 @@ describe("team console", () => {
     await expect.poll(() => page.locator("#list-note").textContent()).toContain("No tasks match");
     await page.getByLabel("Filter by status").selectOption("");
     await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
-    await screenshot(page, "console-list.png");
 
     // Keyboard: the ID is a link; Enter on it opens the task's view, which shows the full ID.
     await page.getByRole("link", { name: first.id }).focus();
@@ -270,17 +269,32 @@ describe("team console", () => {
     await page.context().close();
   });
 
-  it("works in a narrow window: the list becomes cards, nothing scrolls sideways", async () => {
-    await h.run("worker", "A task for the phone");
-    const page = await signedIn(390, 844);
-    await expect.poll(() => page.locator("#task-rows tr").count()).toBeGreaterThanOrEqual(1);
+  it("shows every status with an icon and a word, and works in a narrow window", async () => {
+    const held = gate();
+    h.fake.enqueue({ status: 401 }); // the provider refuses the key: the task fails
+    const failed = await h.run("worker", "Deploy the preview environment");
+    await h.waitFor(failed.id);
+    h.fake.enqueue({ text: ["Reading the billing module… ", "done."], holdAfter: 1, hold: held.promise });
+    const running = await h.run("thinker", "Refactor the billing module");
+    await h.waitForStatus(running.id, "running");
+
+    const page = await signedIn();
+    const status = (id: string) =>
+      page.locator("#task-rows tr").filter({ hasText: id }).locator(".status").textContent();
+    await expect.poll(() => status(running.id)).toBe("▶running");
+    await expect.poll(() => status(failed.id)).toBe("✕failed");
+    await screenshot(page, "console-list.png");
+
+    await page.setViewportSize({ width: 390, height: 844 });
     const widths = (await page.evaluate(
       `({ page: document.documentElement.scrollWidth, view: window.innerWidth,
           head: getComputedStyle(document.querySelector("thead")).display })`,
     )) as { page: number; view: number; head: string };
     expect(widths.page).toBeLessThanOrEqual(widths.view);
     expect(widths.head).toBe("none");
-    await screenshot(page, "console-narrow.png");
+    if (SCREENSHOTS) await page.screenshot({ path: `${DOCS}console-narrow.png` });
+    held.open();
+    await h.waitFor(running.id);
     await page.context().close();
   });
 });

@@ -544,7 +544,7 @@ function updateTask(view, task) {
 }
 
 function metaItem(term, value) {
-  return [h("dt", {}, term), h("dd", {}, value)];
+  return h("div", {}, h("dt", {}, term), h("dd", {}, value));
 }
 
 function renderTask(view) {
@@ -554,16 +554,16 @@ function renderTask(view) {
   el.stop.hidden = FINISHED.has(t.status);
   const u = t.usage;
   el.meta.replaceChildren(
-    ...metaItem("Agent", t.agent),
-    ...metaItem("Caller", t.caller),
-    ...metaItem("Created", formatTime(t.created_at)),
-    ...metaItem("Started", formatTime(t.started_at)),
-    ...metaItem("Ended", formatTime(t.ended_at)),
-    ...metaItem("Runtime", formatDuration(runtimeOf(t))),
-    ...metaItem("Input tokens", numbers.format(u.input_tokens)),
-    ...metaItem("Output tokens", numbers.format(u.output_tokens)),
-    ...metaItem("Model calls", numbers.format(u.model_calls)),
-    ...metaItem("Tool calls", numbers.format(u.tool_calls)),
+    metaItem("Agent", t.agent),
+    metaItem("Caller", t.caller),
+    metaItem("Created", formatTime(t.created_at)),
+    metaItem("Started", formatTime(t.started_at)),
+    metaItem("Ended", formatTime(t.ended_at)),
+    metaItem("Runtime", formatDuration(runtimeOf(t))),
+    metaItem("Input tokens", numbers.format(u.input_tokens)),
+    metaItem("Output tokens", numbers.format(u.output_tokens)),
+    metaItem("Model calls", numbers.format(u.model_calls)),
+    metaItem("Tool calls", numbers.format(u.tool_calls)),
   );
   setText(el.task, t.task);
   el.expectedBox.hidden = !t.expected_output;

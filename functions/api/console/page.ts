@@ -142,7 +142,7 @@ input, select, textarea {
 textarea { resize: vertical; }
 button {
   cursor: pointer; padding: .5rem 1rem; border-radius: 7px; border: 1px solid var(--line);
-  background: var(--card); font-weight: 600;
+  background: var(--card); font-weight: 600; white-space: nowrap;
 }
 button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); }
 button.danger { background: var(--bad); color: #fff; border-color: var(--bad); }
@@ -189,7 +189,7 @@ td.id a { font-size: .85rem; word-break: break-all; }
 .view-head h1 { margin: 0; }
 .task-id { font-size: 1.05rem; word-break: break-all; }
 .view-head .danger { margin-left: auto; }
-.meta { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .5rem 1.25rem; margin: 0; }
+.meta { display: grid; grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr)); gap: .75rem 1.25rem; margin: 0; }
 .meta dt { font-size: .78rem; text-transform: uppercase; letter-spacing: .04em; color: var(--dim); }
 .meta dd { margin: 0; font-variant-numeric: tabular-nums; }
 pre { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; font-size: .88rem; line-height: 1.45; }
