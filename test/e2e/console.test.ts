@@ -107,6 +107,12 @@ describe("team console", () => {
       .toMatch(/That API key was not accepted/);
     expect(await page.getByRole("button", { name: "Run" }).isVisible()).toBe(false);
     expect(await page.evaluate("sessionStorage.length + localStorage.length")).toBe(0);
+    // A key kept from earlier in the session that is no longer valid (revoked): back to sign-in.
+    await page.evaluate(`sessionStorage.setItem("bga.console.apiKey", "bga_revoked-key")`);
+    await page.reload();
+    await expect.poll(() => page.getByRole("alert").first().textContent()).toMatch(/no longer accepted/);
+    expect(await page.getByLabel("API key").isVisible()).toBe(true);
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
     await page.context().close();
   });
 

@@ -20,6 +20,7 @@ const times = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyl
 const state = {
   key: null,
   agents: [],
+  agentsLoaded: false,
   tasks: new Map(),
   rows: new Map(),
   cursor: null,
@@ -175,6 +176,7 @@ async function signIn(key) {
   try {
     const body = await api("GET", "/v1/agents");
     state.agents = body.agents;
+    state.agentsLoaded = true;
   } catch (err) {
     state.key = null;
     error.hidden = false;
@@ -197,6 +199,8 @@ async function signIn(key) {
 function signOut(message) {
   sessionStorage.removeItem(KEY_ITEM);
   state.key = null;
+  state.agents = [];
+  state.agentsLoaded = false;
   closeTaskView();
   stopPolling();
   state.tasks.clear();
@@ -206,6 +210,7 @@ function signOut(message) {
 }
 
 function enterApp() {
+  $("run-error").hidden = true;
   $("signin").hidden = true;
   $("app").hidden = false;
   $("account").hidden = false;
@@ -213,16 +218,19 @@ function enterApp() {
   route();
 }
 
+/** A stored key (a reload): the list starts loading at once, the agents alongside. */
 async function resume(key) {
   state.key = key;
+  enterApp();
   try {
     const body = await api("GET", "/v1/agents");
     state.agents = body.agents;
-    enterApp();
+    state.agentsLoaded = true;
+    fillAgentChoices();
   } catch (err) {
-    state.key = null;
-    if (err.status === 401) sessionStorage.removeItem(KEY_ITEM);
-    showSignIn(err.status === 401 ? "Your API key is no longer accepted. Sign in again." : err.message);
+    if (handleAuthFailure(err)) return;
+    $("run-error").hidden = false;
+    setText($("run-error"), err.message);
   }
 }
 
@@ -254,8 +262,8 @@ function fillAgentChoices() {
     ),
   );
   if (state.agents.some((a) => a.name === previous)) select.value = previous;
-  $("run-button").disabled = state.agents.length === 0;
-  $("run-empty").hidden = state.agents.length > 0;
+  $("run-button").disabled = !state.agentsLoaded || state.agents.length === 0;
+  $("run-empty").hidden = !state.agentsLoaded || state.agents.length > 0;
   const filter = $("filter-agent");
   const chosen = filter.value;
   filter.replaceChildren(
