@@ -685,6 +685,8 @@ function handleEvent(view, block) {
     appendChunk(view, payload);
   } else if (event === "status" && payload.task) {
     updateTask(view, payload.task);
+    // The status is read before the chunks: a finished one comes after the last chunk.
+    if (FINISHED.has(payload.task.status)) setLive(view, "ended");
   }
 }
 
