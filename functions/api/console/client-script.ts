@@ -26,6 +26,8 @@ const state = {
   cursor: null,
   olderLoaded: false,
   pollTimer: 0,
+  pollGeneration: 0,
+  polling: false,
   view: null,
   runIdempotencyKey: null,
 };
@@ -451,18 +453,23 @@ function resetList() {
   void refreshList();
 }
 
+/** Refreshes the list now, then every POLL_MS while the tab is visible, until stopPolling. */
 function startPolling() {
   stopPolling();
+  const generation = ++state.pollGeneration;
+  state.polling = true;
   const tick = async () => {
+    if (generation !== state.pollGeneration) return;
     if (!document.hidden) await refreshList();
-    if (state.pollTimer) state.pollTimer = setTimeout(tick, POLL_MS);
+    if (generation === state.pollGeneration) state.pollTimer = setTimeout(tick, POLL_MS);
   };
-  state.pollTimer = setTimeout(tick, 0);
+  void tick();
 }
 
 function stopPolling() {
+  state.pollGeneration++;
+  state.polling = false;
   clearTimeout(state.pollTimer);
-  state.pollTimer = 0;
 }
 
 // ---------- task view ----------
@@ -802,7 +809,7 @@ function init() {
   $("load-older").addEventListener("click", loadOlder);
   window.addEventListener("hashchange", route);
   document.addEventListener("visibilitychange", () => {
-    if (!document.hidden && state.pollTimer) void refreshList();
+    if (!document.hidden && state.polling) void refreshList();
   });
   const key = sessionStorage.getItem(KEY_ITEM);
   if (key) void resume(key);
