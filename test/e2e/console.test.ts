@@ -95,6 +95,16 @@ describe("team console", () => {
     expect((await fetch(`${server.url}/v1/tasks`)).status).toBe(401);
     expect((await fetch(`${server.url}/console/nope.js`)).status).toBe(404);
     expect((await fetch(`${server.url}/console`, { method: "POST" })).status).toBe(405);
+    const slash = await fetch(`${server.url}/console/`, { redirect: "manual" });
+    expect([slash.status, slash.headers.get("location")]).toEqual([308, "/console"]);
+    const head = await fetch(`${server.url}/console`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    // A browser that has the page revalidates it with its ETag and gets 304.
+    const etag = res.headers.get("etag") ?? "";
+    const again = await fetch(`${server.url}/console`, {
+      headers: { "accept-encoding": "br", "if-none-match": etag },
+    });
+    expect([etag.length > 2, again.status]).toEqual([true, 304]);
   });
 
   it("a wrong key gets a clear message and is not kept", async () => {

@@ -96,12 +96,13 @@ function encodingFor(acceptEncoding: string | undefined): "br" | "gzip" | undefi
 }
 
 function serve(c: Context, a: Asset, immutable: boolean): Response {
-  const etag = `"${a.version}"`;
+  const encoding = encodingFor(c.req.header("accept-encoding"));
+  // One ETag per representation: the encodings of one content are different bytes.
+  const etag = `"${a.version}${encoding ? `-${encoding}` : ""}"`;
   c.header("Vary", "Accept-Encoding");
   c.header("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
   c.header("ETag", etag);
   if (c.req.header("if-none-match") === etag) return c.body(null, 304);
-  const encoding = encodingFor(c.req.header("accept-encoding"));
   const body = encoding === "br" ? a.br : encoding === "gzip" ? a.gzip : a.identity;
   c.header("Content-Type", a.type);
   if (encoding) c.header("Content-Encoding", encoding);
@@ -113,6 +114,7 @@ export function consoleApp(): Hono {
   const app = new Hono();
   app.use("*", consoleHeaders);
   app.notFound((c) => errorResponse(c, 404, "not_found", `no route: ${c.req.method} ${c.req.path}`));
+  app.get(`${CONSOLE_PATH}/`, (c) => c.redirect(CONSOLE_PATH, 308));
   for (const [path, a] of Object.entries(assets)) {
     // The page itself is revalidated each time; its assets' URLs change with their content.
     app.get(path, (c) => serve(c, a, path !== CONSOLE_PATH && c.req.query("v") === a.version));
