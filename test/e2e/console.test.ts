@@ -20,12 +20,15 @@ let server: HttpServer;
 let browser: Browser;
 /** The Last-Event-ID header of each request for a task's events, in order. */
 const eventRequests: (string | null)[] = [];
+/** The Origin header of each POST the page made (the origin guard sees it). */
+const postOrigins: (string | null)[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
   server = await serveOnLoopback((request) => {
     if (new URL(request.url).pathname.endsWith("/events"))
       eventRequests.push(request.headers.get("last-event-id"));
+    if (request.method === "POST") postOrigins.push(request.headers.get("origin"));
     return h.runtime.app.fetch(request);
   });
   browser = await launchChromium();
@@ -233,8 +236,11 @@ describe("team console", () => {
     await agent.selectOption("worker");
     await page.getByLabel("Task", { exact: true }).fill("Review the deploy plan");
     await page.getByLabel("Expected output", { exact: true }).fill("A list of risks");
+    const posts = postOrigins.length;
     await page.getByRole("button", { name: "Run" }).click();
     await expect.poll(() => page.url()).toMatch(/#\/tasks\/agent_task_/);
+    // Chromium sends Origin with a POST: the service's own origin passes the origin guard.
+    expect(postOrigins.slice(posts)).toEqual([server.url]);
     const id = decodeURIComponent(page.url().split("#/tasks/")[1] ?? "");
     await expect.poll(() => page.locator("#task-id").textContent()).toBe(id);
     await expect.poll(() => statusText(page), { timeout: 15_000 }).toContain("completed");
