@@ -114,6 +114,7 @@ export function createTenants(table: Table, settings: TenantSettings): Tenants {
     allowPrivateNetwork: settings.allowPrivateNetwork ?? false,
     // Its config comes from BGA_CONFIG at start: the admin API may not rewrite it (or its secrets).
     processEnvTenantId: settings.processEnvTenant?.id,
+    runningCount: (tenantId) => table.tasks.runningCount(tenantId),
   });
   return { directory, admin };
 }

@@ -71,6 +71,8 @@ export interface TenantAdminOptions {
    * the admin API: a config written there could read the host's environment. @default none
    */
   readonly processEnvTenantId?: string | undefined;
+  /** How many of a tenant's tasks hold a running slot now (the list shows it). @default none */
+  readonly runningCount?: ((tenantId: string) => Promise<number>) | undefined;
 }
 
 /** A change the admin API may not make to the process-environment tenant. */
@@ -87,6 +89,7 @@ export class TenantAdmin {
   private readonly defaultLimits: Partial<Limits>;
   private readonly allowPrivateNetwork: boolean;
   private readonly processEnvTenantId: string | undefined;
+  private readonly runningCount: ((tenantId: string) => Promise<number>) | undefined;
 
   constructor(
     private readonly store: TenantStore,
@@ -98,6 +101,7 @@ export class TenantAdmin {
     this.defaultLimits = options.defaultLimits ?? {};
     this.allowPrivateNetwork = options.allowPrivateNetwork ?? false;
     this.processEnvTenantId = options.processEnvTenantId;
+    this.runningCount = options.runningCount;
   }
 
   private configJson(config: string): Promise<string> {
@@ -144,8 +148,15 @@ export class TenantAdmin {
     return { tenant: await this.view(tenant), api_key: apiKey, key_id: record.key_id };
   }
 
-  async list(): Promise<TenantView[]> {
-    return Promise.all((await this.store.list()).map((t) => this.view(t)));
+  /** Every tenant, with `running_tasks` (its tasks holding a running slot now) when counted. */
+  async list(): Promise<(TenantView & { running_tasks?: number })[]> {
+    const count = this.runningCount;
+    return Promise.all(
+      (await this.store.list()).map(async (t) => {
+        const view = await this.view(t);
+        return count ? { ...view, running_tasks: await count(t.id) } : view;
+      }),
+    );
   }
 
   async get(id: string): Promise<TenantView> {
