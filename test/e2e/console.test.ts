@@ -4,7 +4,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpServer, launchChromium, serveOnLoopback } from "../support/browser.js";
 import type { FakeReply } from "../support/fake-openai.js";
-import { API_KEY, type Harness, startHarness } from "../support/harness.js";
+import { ADMIN_TOKEN, API_KEY, type Harness, startHarness } from "../support/harness.js";
 
 /**
  * The team console (SPEC §10) in a real headless Chromium against the real service over HTTP
@@ -317,6 +317,45 @@ describe("team console", () => {
     if (SCREENSHOTS) await page.screenshot({ path: `${DOCS}console-narrow.png` });
     held.open();
     await h.waitFor(running.id);
+    await page.context().close();
+  });
+
+  it("an operator signs in with the admin token and sees tenants, limits and running counts", async () => {
+    const held = gate();
+    h.fake.enqueue({ text: ["working… ", "done."], holdAfter: 1, hold: held.promise });
+    const running = await h.run("worker", "Hold a running slot");
+    await h.waitForStatus(running.id, "running");
+
+    const page = await newPage();
+    await page.goto(`${server.url}/console`);
+    await page.getByText("Operators: sign in with the admin token").click();
+    const token = page.getByLabel("Admin token");
+    const signIn = page.getByRole("button", { name: "Sign in as admin" });
+    await token.fill("not-the-admin-token");
+    await signIn.click();
+    await expect
+      .poll(() => page.locator("#admin-error").textContent())
+      .toMatch(/admin token was not accepted/);
+    await token.fill(API_KEY); // a tenant's key is not an admin token
+    await signIn.click();
+    await expect.poll(() => page.locator("#admin-error").textContent()).toMatch(/tenant API key cannot/);
+
+    await token.fill(ADMIN_TOKEN);
+    await token.press("Enter");
+    const row = page.locator("#tenant-rows tr").first();
+    await expect.poll(() => row.locator("td").nth(2).textContent()).toBe("1 / 20");
+    expect(await row.locator("td").nth(1).textContent()).toBe("root, worker, thinker");
+    expect(await row.locator("td").nth(3).textContent()).toBe("1 h 00 m");
+    expect(await row.locator("td").nth(4).textContent()).toBe("10 MiB");
+    expect(await page.evaluate("Object.keys(sessionStorage)")).toEqual(["bga.console.adminToken"]);
+    await screenshot(page, "console-admin.png");
+
+    held.open();
+    await h.waitFor(running.id);
+    await page.reload(); // the session's token is kept; the counts are read again
+    await expect.poll(() => row.locator("td").nth(2).textContent()).toBe("0 / 20");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
     await page.context().close();
   });
 });

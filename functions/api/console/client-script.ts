@@ -9,6 +9,8 @@
  */
 export const CLIENT_SCRIPT = String.raw`"use strict";
 const KEY_ITEM = "bga.console.apiKey";
+const ADMIN_ITEM = "bga.console.adminToken";
+const ADMIN_POLL_MS = 5000;
 const POLL_MS = 2000;
 const PAGE = 25;
 const STATUSES = ["pending", "running", "completed", "failed", "stopped"];
@@ -30,6 +32,8 @@ const state = {
   polling: false,
   view: null,
   runIdempotencyKey: null,
+  adminToken: null,
+  adminTimer: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -63,7 +67,8 @@ class ApiError extends Error {
 }
 
 function headers(extra) {
-  return Object.assign({ authorization: "Bearer " + state.key, accept: "application/json" }, extra || {});
+  const credential = state.adminToken || state.key;
+  return Object.assign({ authorization: "Bearer " + credential, accept: "application/json" }, extra || {});
 }
 
 /** A public route with the signed-in key; errors carry the service's own message. */
@@ -96,6 +101,10 @@ async function api(method, path, body, extra) {
 
 /** A 401 once signed in: the key was revoked or the tenant removed. */
 function handleAuthFailure(err) {
+  if (err instanceof ApiError && err.status === 401 && state.adminToken) {
+    signOut("The admin token is no longer accepted. Sign in again.");
+    return true;
+  }
   if (err instanceof ApiError && err.status === 401 && state.key) {
     signOut("Your API key is no longer accepted. Sign in again with a valid key.");
     return true;
@@ -200,7 +209,13 @@ async function signIn(key) {
 
 function signOut(message) {
   sessionStorage.removeItem(KEY_ITEM);
+  sessionStorage.removeItem(ADMIN_ITEM);
   state.key = null;
+  state.adminToken = null;
+  clearTimeout(state.adminTimer);
+  state.adminTimer = 0;
+  $("admin-view").hidden = true;
+  $("tenant-rows").replaceChildren();
   state.agents = [];
   state.agentsLoaded = false;
   closeTaskView();
@@ -234,6 +249,101 @@ async function resume(key) {
     $("run-error").hidden = false;
     setText($("run-error"), err.message);
   }
+}
+
+// ---------- admin view (the admin token; SPEC §7) ----------
+
+async function adminSignIn(token) {
+  const error = $("admin-error");
+  const button = $("admin-button");
+  error.hidden = true;
+  if (!token) {
+    error.hidden = false;
+    setText(error, "Enter the admin token.");
+    return;
+  }
+  button.disabled = true;
+  state.adminToken = token;
+  let body;
+  try {
+    body = await api("GET", "/v1/admin/tenants");
+  } catch (err) {
+    state.adminToken = null;
+    error.hidden = false;
+    setText(
+      error,
+      err.status === 401
+        ? "That admin token was not accepted (locally it is BGA_ADMIN_TOKEN)."
+        : "Could not sign in: " + err.message,
+    );
+    $("admin-token").select();
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  sessionStorage.setItem(ADMIN_ITEM, token);
+  $("admin-token").value = "";
+  enterAdmin(body.tenants);
+}
+
+function enterAdmin(tenants) {
+  $("signin").hidden = true;
+  $("app").hidden = true;
+  $("account").hidden = false;
+  $("admin-view").hidden = false;
+  if (tenants) renderTenants(tenants);
+  const tick = async () => {
+    if (!state.adminToken) return;
+    if (!document.hidden || !tenants) {
+      try {
+        renderTenants((await api("GET", "/v1/admin/tenants")).tenants);
+      } catch (err) {
+        if (handleAuthFailure(err)) return;
+        $("admin-note").hidden = false;
+        $("admin-note").className = "note error";
+        setText($("admin-note"), err.message);
+      }
+    }
+    tenants = null;
+    if (state.adminToken) state.adminTimer = setTimeout(tick, ADMIN_POLL_MS);
+  };
+  state.adminTimer = setTimeout(tick, tenants ? ADMIN_POLL_MS : 0);
+}
+
+function formatBytes(n) {
+  if (n >= 1024 * 1024) return numbers.format(Math.round((n / 1024 / 1024) * 10) / 10) + " MiB";
+  if (n >= 1024) return numbers.format(Math.round((n / 1024) * 10) / 10) + " KiB";
+  return numbers.format(n) + " B";
+}
+
+function renderTenants(tenants) {
+  $("admin-note").hidden = tenants.length > 0;
+  $("admin-note").className = "note";
+  setText($("admin-note"), tenants.length ? "" : "No tenants yet.");
+  $("tenant-rows").replaceChildren(
+    ...tenants.map((t) => {
+      const l = t.limits;
+      const running = t.running_tasks === undefined ? "?" : numbers.format(t.running_tasks);
+      const full = t.running_tasks !== undefined && t.running_tasks >= l.max_running_tasks;
+      return h(
+        "tr",
+        { class: "tenant-row", "data-id": t.id },
+        h("td", { "data-label": "Tenant", class: "id mono" }, t.id),
+        h("td", { "data-label": "Agents" }, t.agents.join(", ") || "–"),
+        h(
+          "td",
+          { "data-label": "Running", class: "num" + (t.running_tasks ? " busy" : "") },
+          running + " / " + numbers.format(l.max_running_tasks) + (full ? " (full)" : ""),
+        ),
+        h("td", { "data-label": "Max task time", class: "num" }, formatDuration(l.max_task_seconds * 1000)),
+        h("td", { "data-label": "Max output", class: "num" }, formatBytes(l.max_output_bytes)),
+        h("td", { "data-label": "Max task text", class: "num" }, formatBytes(l.max_task_bytes)),
+        h("td", { "data-label": "Retention", class: "num" }, l.retention_days + " days"),
+        h("td", { "data-label": "Created" }, formatTime(t.created_at)),
+      );
+    }),
+  );
+  setText($("admin-updated"), "updated " + new Date().toLocaleTimeString());
 }
 
 // ---------- routing ----------
@@ -793,6 +903,10 @@ function init() {
     void signIn($("key").value.trim());
   });
   $("signout").addEventListener("click", () => signOut(""));
+  $("admin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void adminSignIn($("admin-token").value.trim());
+  });
   $("run-form").addEventListener("submit", runTask);
   for (const id of ["run-task", "run-expected"]) {
     $(id).addEventListener("keydown", (event) => {
@@ -811,8 +925,12 @@ function init() {
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.polling) void refreshList();
   });
+  const adminToken = sessionStorage.getItem(ADMIN_ITEM);
   const key = sessionStorage.getItem(KEY_ITEM);
-  if (key) void resume(key);
+  if (adminToken) {
+    state.adminToken = adminToken;
+    enterAdmin(null);
+  } else if (key) void resume(key);
   else showSignIn("");
 }
 

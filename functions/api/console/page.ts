@@ -31,6 +31,26 @@ export function page(assets: { script: string; style: string }): string {
       <button id="signin-button" type="submit" class="primary">Sign in</button>
       <p id="signin-error" class="note error" role="alert" hidden></p>
     </form>
+    <details class="admin-signin">
+      <summary>Operators: sign in with the admin token</summary>
+      <form id="admin-form" autocomplete="off">
+        <label for="admin-token">Admin token</label>
+        <input id="admin-token" type="password" spellcheck="false" autocapitalize="off">
+        <button id="admin-button" type="submit">Sign in as admin</button>
+        <p id="admin-error" class="note error" role="alert" hidden></p>
+      </form>
+    </details>
+  </section>
+  <section id="admin-view" class="card" hidden>
+    <div class="section-head">
+      <h2>Tenants</h2>
+      <time id="admin-updated" class="dim small"></time>
+    </div>
+    <p id="admin-note" class="note" hidden></p>
+    <table id="tenant-table">
+      <thead><tr><th scope="col">Tenant</th><th scope="col">Agents</th><th scope="col" class="num">Running</th><th scope="col" class="num">Max task time</th><th scope="col" class="num">Max output</th><th scope="col" class="num">Max task text</th><th scope="col" class="num">Retention</th><th scope="col">Created</th></tr></thead>
+      <tbody id="tenant-rows"></tbody>
+    </table>
   </section>
   <div id="app" hidden>
     <div id="list-view">
@@ -161,6 +181,10 @@ a { color: var(--accent); }
 .section-head h2 { margin-bottom: .5rem; }
 .filters { display: flex; flex-wrap: wrap; gap: .75rem 1.25rem; margin-bottom: .75rem; }
 .filters label { display: grid; gap: .25rem; min-width: 12rem; }
+.admin-signin { margin-top: 1.25rem; border-top: 1px solid var(--line); padding-top: .75rem; }
+.admin-signin summary { cursor: pointer; color: var(--dim); font-size: .9rem; }
+.admin-signin form { display: grid; gap: .5rem; margin-top: .75rem; }
+.busy { font-weight: 700; color: var(--run); }
 .note { margin: .5rem 0; color: var(--dim); }
 .note.error { color: var(--bad); background: var(--bad-bg); padding: .5rem .75rem; border-radius: 7px; font-weight: 600; }
 table { width: 100%; border-collapse: collapse; font-size: .92rem; }
@@ -228,7 +252,7 @@ pre.output, pre.diff {
   .filters label { min-width: 0; flex: 1 1 10rem; }
   thead { display: none; }
   table, tbody, tr, td { display: block; }
-  .task-row { border: 1px solid var(--line); border-radius: 8px; margin-bottom: .6rem; padding: .35rem .5rem; }
+  .task-row, .tenant-row { border: 1px solid var(--line); border-radius: 8px; margin-bottom: .6rem; padding: .35rem .5rem; }
   td { border: 0; padding: .2rem 0; display: flex; justify-content: space-between; gap: 1rem; text-align: right; }
   td::before { content: attr(data-label); color: var(--dim); font-size: .8rem; text-align: left; }
   td.id { display: block; text-align: left; }
