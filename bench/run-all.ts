@@ -29,6 +29,7 @@ const BENCHES: Record<string, Bench> = {
   throughput: { run: async (e) => (await import("./throughput.js")).benchThroughput(e), dynamo: true },
   webhook: { run: async (e) => (await import("./webhook-latency.js")).benchWebhookLatency(e), dynamo: true },
   "mcp-tasks": { run: async (e) => (await import("./mcp-tasks.js")).benchMcpTasks(e), dynamo: true },
+  console: { run: async (e) => (await import("./console.js")).benchConsole(e), dynamo: true },
 };
 
 async function main(): Promise<void> {

@@ -139,6 +139,7 @@ async function main(): Promise<void> {
       `Background Agents Cloud (local) listening on ${url}`,
       `  MCP endpoint:  ${url}/mcp`,
       `  REST API:      ${url}/v1/tasks   (OpenAPI: ${url}/openapi.json)`,
+      `  team console:  ${url}/console   (sign in with the API key below)`,
       `  agent config:  ${configPath}`,
       `  admin API:     ${env.BGA_ADMIN_TOKEN ? `${url}/v1/admin/tenants (BGA_ADMIN_TOKEN)` : "disabled (set BGA_ADMIN_TOKEN)"}`,
       `  data:          ${env.BGA_DATA_DIR}${dynamo ? " (embedded DynamoDB Local)" : ` (DynamoDB at ${endpoint})`}`,

@@ -116,6 +116,7 @@ export function createTenants(table: Table, settings: TenantSettings): Tenants {
     // Its config comes from BGA_CONFIG at start: the admin API may not rewrite it (or its secrets).
     processEnvTenantId: settings.processEnvTenant?.id,
     webhooks: new DynamoWebhookStore(table.doc, table.tableName),
+    runningCount: (tenantId) => table.tasks.runningCount(tenantId),
   });
   return { directory, admin };
 }

@@ -8,6 +8,7 @@ import type { ApiDeps, ApiEnv } from "./context.js";
 import { errorResponse, makeErrorHandler } from "./errors.js";
 import { OpenApiRoutes } from "./openapi.js";
 import { originGuard } from "./origin-guard.js";
+import { agentsRoutes } from "./routes/agents.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { tasksRoutes } from "./routes/tasks.js";
 import { toolsRoutes } from "./routes/tools.js";
@@ -21,10 +22,12 @@ const KNOWN_ROUTES: [RegExp, string[]][] = [
   [/^\/mcp$/, ["POST"]],
   [/^\/v1\/tools$/, ["GET"]],
   [/^\/v1\/tools\/[^/]+$/, ["POST"]],
+  [/^\/v1\/agents$/, ["GET"]],
   [/^\/v1\/tasks$/, ["GET", "POST"]],
   [/^\/v1\/tasks\/[^/]+$/, ["GET"]],
   [/^\/v1\/tasks\/[^/]+\/(output|events)$/, ["GET"]],
   [/^\/v1\/tasks\/[^/]+\/stop$/, ["POST"]],
+  [/^\/console(\/app\.(js|css))?$/, ["GET"]],
   [/^\/v1\/admin\/tenants$/, ["GET", "POST"]],
   [/^\/v1\/admin\/tenants\/[^/]+\/config$/, ["PUT"]],
   [/^\/v1\/admin\/tenants\/[^/]+\/limits$/, ["PATCH"]],
@@ -66,6 +69,18 @@ function lazyAdminApp(admin: TenantAdmin, routes: OpenApiRoutes<ApiEnv>, log: Lo
   };
 }
 
+/**
+ * The team console (SPEC §10), built on its first request: its page, script and style sheet
+ * (and their compressed forms) are not loaded at a cold start of the API.
+ */
+function lazyConsoleApp() {
+  let built: Promise<Hono> | undefined;
+  return () => {
+    built ??= import("./console/routes.js").then(({ consoleApp }) => consoleApp());
+    return built;
+  };
+}
+
 /** The whole HTTP surface: MCP, REST and the tool gateway, one Hono app (SPEC §4). */
 export function createApp(deps: ApiDeps) {
   const app = new Hono<ApiEnv>();
@@ -86,6 +101,11 @@ export function createApp(deps: ApiDeps) {
 
   app.get("/healthz", (c) => c.json({ ok: true, version: deps.version }));
 
+  // A static page: no key needed to load it; its script calls the API with the person's key.
+  const consoleApp = lazyConsoleApp();
+  app.get("/console", async (c) => (await consoleApp()).fetch(c.req.raw));
+  app.get("/console/*", async (c) => (await consoleApp()).fetch(c.req.raw));
+
   const auth = requireTenant(deps.tenants);
   const adminAuth = requireAdmin(deps.admin?.token, deps.tenants);
   app.use("/v1/*", (c, next) => (isAdminPath(c.req.path) ? adminAuth(c, next) : auth(c, next)));
@@ -93,6 +113,7 @@ export function createApp(deps: ApiDeps) {
 
   const routes = new OpenApiRoutes(app);
   tasksRoutes(routes, deps);
+  agentsRoutes(routes);
   toolsRoutes(routes, deps);
   mcpRoutes(app, routes, deps);
   const adminApp = deps.admin ? lazyAdminApp(deps.admin.service, routes, deps.log) : undefined;

@@ -81,6 +81,8 @@ export interface TenantAdminOptions {
   readonly processEnvTenantId?: string | undefined;
   /** Where tenants' completion webhooks are kept (SPEC §11); without it the webhook routes are 404. */
   readonly webhooks?: WebhookStore | undefined;
+  /** How many of a tenant's tasks hold a running slot now (the list shows it). @default none */
+  readonly runningCount?: ((tenantId: string) => Promise<number>) | undefined;
 }
 
 export interface WebhookView {
@@ -106,6 +108,7 @@ export class TenantAdmin {
   private readonly allowPrivateNetwork: boolean;
   private readonly processEnvTenantId: string | undefined;
   private readonly webhooks: WebhookStore | undefined;
+  private readonly runningCount: ((tenantId: string) => Promise<number>) | undefined;
 
   constructor(
     private readonly store: TenantStore,
@@ -118,6 +121,7 @@ export class TenantAdmin {
     this.allowPrivateNetwork = options.allowPrivateNetwork ?? false;
     this.processEnvTenantId = options.processEnvTenantId;
     this.webhooks = options.webhooks;
+    this.runningCount = options.runningCount;
   }
 
   private async webhookStoreOf(id: string): Promise<WebhookStore> {
@@ -208,8 +212,15 @@ export class TenantAdmin {
     return { tenant: await this.view(tenant), api_key: apiKey, key_id: record.key_id };
   }
 
-  async list(): Promise<TenantView[]> {
-    return Promise.all((await this.store.list()).map((t) => this.view(t)));
+  /** Every tenant, with `running_tasks` (its tasks holding a running slot now) when counted. */
+  async list(): Promise<(TenantView & { running_tasks?: number })[]> {
+    const count = this.runningCount;
+    return Promise.all(
+      (await this.store.list()).map(async (t) => {
+        const view = await this.view(t);
+        return count ? { ...view, running_tasks: await count(t.id) } : view;
+      }),
+    );
   }
 
   async get(id: string): Promise<TenantView> {

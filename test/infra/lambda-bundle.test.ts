@@ -45,7 +45,7 @@ async function bundleInputs(handler: string, outdir: string) {
 }
 
 describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
-  it("splits the API: the MCP SDK and the admin routes are chunks loaded on first use, not at a cold start", async () => {
+  it("splits the API: the MCP SDK, the admin routes and the console are chunks loaded on first use, not at a cold start", async () => {
     const outdir = tempDir();
     const { atColdStart, all } = await bundleInputs("functions/api/handler.ts", outdir);
     expect(atColdStart.some((i) => i.includes("functions/api/handler.ts"))).toBe(true);
@@ -55,11 +55,14 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
       "node_modules/ajv/",
       "functions/api/mcp-server.ts",
       "functions/api/routes/admin.ts",
+      "functions/api/console/",
+      "node_modules/hono/dist/middleware/secure-headers/",
     ]) {
       expect(atColdStart.filter((i) => i.includes(lazy))).toEqual([]);
     }
     expect(all.some((i) => i.includes("@modelcontextprotocol/sdk/dist/esm/server/"))).toBe(true);
     expect(all.some((i) => i.includes("functions/api/routes/admin.ts"))).toBe(true);
+    expect(all.some((i) => i.includes("functions/api/console/client-script.ts"))).toBe(true);
 
     // What Lambda does: load index.mjs (awslambda is the runtime's global) and find `handler`.
     const stub =

@@ -235,6 +235,7 @@ describe("REST API", () => {
       [
         "/healthz",
         "/mcp",
+        "/v1/agents",
         "/v1/tasks",
         "/v1/tasks/{id}",
         "/v1/tasks/{id}/events",

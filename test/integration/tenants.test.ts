@@ -246,6 +246,12 @@ describe("max_running_tasks under concurrent runs", () => {
       "maximum concurrent background agent tasks (4) reached; stop or wait for existing tasks to complete",
     );
     expect(refused[0]?.headers.get("retry-after")).toBe("5");
+    // The admin list counts each tenant's running slots (the console's admin view shows them).
+    const tenants = (await admin("GET", "/v1/admin/tenants")).json.tenants as {
+      id: string;
+      running_tasks?: number;
+    }[];
+    expect(tenants.find((t) => t.id === "racer")?.running_tasks).toBe(4);
 
     // A stop frees a slot.
     await h.request("POST", `/v1/tasks/${admitted[0]?.json.id}/stop`, undefined, as(key));

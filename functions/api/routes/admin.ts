@@ -28,6 +28,10 @@ const TenantObject = z
     limits: LimitsSchema,
     created_at: z.string(),
     updated_at: z.string(),
+    running_tasks: z.number().int().nonnegative().optional().meta({
+      description:
+        "In GET /v1/admin/tenants: the tenant's tasks holding a running slot now (pending or running)",
+    }),
   })
   .meta({ id: "Tenant" });
 const KeyObject = z
