@@ -72,7 +72,7 @@ const cloudDef = stateMachineDefinition({
 type Call = { state: string; input: Record<string, unknown> };
 
 /** Runs the definition with aws-local-stepfunctions, every Task state answered by `answer`. */
-async function run(input: Record<string, unknown>, answer: (call: Call) => unknown) {
+async function run(input: Record<string, string>, answer: (call: Call) => unknown) {
   const calls: Call[] = [];
   const handler = (state: string) => async (event: Record<string, unknown>) => {
     calls.push({ state, input: event });
