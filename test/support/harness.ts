@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
-import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../../local/runtime.js";
 import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import type { Limits } from "../../shared/tenants.js";
@@ -22,6 +22,8 @@ export interface HarnessOptions {
   tenantEnv?: Record<string, string>;
   /** DynamoDB to use (e.g. a fault-injecting proxy); default the test run's DynamoDB Local. */
   dynamodbEndpoint?: string;
+  /** Harness runs (SPEC §9): runner settings and hooks (onSpawn). */
+  harnessRunner?: LocalRuntimeOptions["harness"];
 }
 
 /**
@@ -48,6 +50,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     sseKeepaliveMs: 300,
     waitPollMs: 30,
     log: createLogger(process.env.BGA_TEST_LOG === "1" ? "debug" : "silent"),
+    ...(options.harnessRunner ? { harness: options.harnessRunner } : {}),
   });
 
   const headers = (extra: Record<string, string> = {}) => ({
