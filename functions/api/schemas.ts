@@ -52,11 +52,9 @@ export const OutputPage = z
 
 export const ChangesObject = z
   .object({
-    base: z
-      .string()
-      .meta({
-        description: "The commit the workspace started from (git's empty tree for an empty workspace)",
-      }),
+    base: z.string().meta({
+      description: "The commit the workspace started from (git's empty tree for an empty workspace)",
+    }),
     files: z.array(
       z.object({
         path: z.string(),
