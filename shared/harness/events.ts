@@ -174,8 +174,11 @@ export class ClaudeEventMapper implements EventMapper {
 
 /** `/bin/bash -lc 'cmd'` (how codex runs a command) as the command itself. */
 export function unwrapShell(command: string): string {
-  const m = /^\S*\/?(?:ba|z)?sh -l?c '([\s\S]*)'$/.exec(command);
-  return m?.[1] ? m[1].replace(/'\\''/g, "'") : command;
+  const single = /^\S*\/?(?:ba|z)?sh -l?c '([\s\S]*)'$/.exec(command);
+  if (single?.[1]) return single[1].replace(/'\\''/g, "'");
+  const double = /^\S*\/?(?:ba|z)?sh -l?c "([\s\S]*)"$/.exec(command);
+  if (double?.[1]) return double[1].replace(/\\([\\"$`])/g, "$1");
+  return command;
 }
 
 export class CodexEventMapper implements EventMapper {

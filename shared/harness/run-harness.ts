@@ -81,6 +81,8 @@ async function runClaimed(
   const home = join(root, "home");
   const tmp = join(home, "tmp");
   await mkdir(tmp, { recursive: true });
+  // CODEX_HOME must exist; CLAUDE_CONFIG_DIR is made by the CLI, but the same way for both.
+  await mkdir(join(home, job.harness.type === "codex" ? ".codex" : ".claude"), { recursive: true });
   const toolResultBytes = options.toolResultChunkBytes ?? 4096;
   let child: ChildProcess | undefined;
   let killTimer: NodeJS.Timeout | undefined;
