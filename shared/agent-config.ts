@@ -155,7 +155,8 @@ const AgentEntrySchema = z.looseObject({
   sub_agents: z.array(z.string().min(1)).optional(),
   toolsets: z.array(ToolsetSchema).optional(),
   max_iterations: z.number().int().positive().optional(),
-  harness: HarnessEntrySchema.optional(),
+  // Checked on its own (harnessSpec), so its problems come with every other one.
+  harness: z.unknown().optional(),
 });
 
 const ConfigFileSchema = z.looseObject({
@@ -337,7 +338,7 @@ export function parseAgentConfig(yamlText: string, options: ParseConfigOptions =
 
   const agents: Record<string, AgentSpec> = {};
   for (const [name, agent] of Object.entries(file.agents)) {
-    if (agent.harness) {
+    if (agent.harness !== undefined && agent.harness !== null) {
       const harness = harnessSpec(name, agent.harness, {
         allowPrivateNetwork,
         localTenant: options.localTenant ?? false,
@@ -435,10 +436,17 @@ const REFUSED_PERMISSION_MODES: Record<string, string> = {
 /** The harness block of an agent, checked (SPEC §9); problems are pushed with their paths. */
 function harnessSpec(
   name: string,
-  entry: z.infer<typeof HarnessEntrySchema>,
+  raw: unknown,
   ctx: { allowPrivateNetwork: boolean; localTenant: boolean; problems: ConfigProblem[] },
 ): HarnessSpec | undefined {
   const path = `agents.${shownName(name)}.harness`;
+  const parsed = HarnessEntrySchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const p of zodProblems(parsed.error))
+      ctx.problems.push({ path: p.path === "(root)" ? path : `${path}.${p.path}`, reason: p.reason });
+    return undefined;
+  }
+  const entry = parsed.data;
   const before = ctx.problems.length;
   const problem = (key: string, reason: string) => ctx.problems.push({ path: `${path}.${key}`, reason });
   for (const key of Object.keys(entry)) {
