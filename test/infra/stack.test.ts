@@ -206,7 +206,8 @@ describe("functions", () => {
     });
     // By its ARN (the state machine's fixed name), not a reference: the state machine needs the API's URL.
     const arn = JSON.stringify(
-      (fn?.Properties.Environment as { Variables: Record<string, Json> }).Variables.BGA_STATE_MACHINE_ARN,
+      (fn?.Properties.Environment as { Variables: Record<string, Json> } | undefined)?.Variables
+        .BGA_STATE_MACHINE_ARN,
     );
     expect(arn).toContain(`:stateMachine:${stack.stackName}-tasks`);
   });
