@@ -8,6 +8,7 @@ import {
   tenantsListCommand,
   tenantsSecretsCommand,
 } from "./commands/admin-tenants.js";
+import { changesCommand } from "./commands/changes.js";
 import { listCommand } from "./commands/list.js";
 import { runCommand } from "./commands/run.js";
 import { stopCommand } from "./commands/stop.js";
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   viewCommand,
   stopCommand,
   waitCommand,
+  changesCommand,
   tenantsListCommand,
   tenantsCreateCommand,
   tenantsConfigCommand,

@@ -45,6 +45,7 @@ export class FakeOpenAIResponses {
   readonly paths: string[] = [];
   private queue: FakeResponsesReply[] = [];
   private fallback: FakeResponsesReply = { text: "ok" };
+  private responder: ((request: ResponsesRecordedRequest) => FakeResponsesReply | undefined) | undefined;
   private server: Server;
   /** The base URL to configure (`OPENAI_BASE_URL`), ending in `/v1`. */
   url = "";
@@ -65,6 +66,14 @@ export class FakeOpenAIResponses {
     return this;
   }
 
+  /** Replies made from the request, after the queue and before the fallback (undefined: fallback). */
+  setResponder(
+    responder: ((request: ResponsesRecordedRequest) => FakeResponsesReply | undefined) | undefined,
+  ): this {
+    this.responder = responder;
+    return this;
+  }
+
   setFallback(reply: FakeResponsesReply): this {
     this.fallback = reply;
     return this;
@@ -74,6 +83,7 @@ export class FakeOpenAIResponses {
     this.queue = [];
     this.requests.length = 0;
     this.fallback = { text: "ok" };
+    this.responder = undefined;
   }
 
   async close(): Promise<void> {
@@ -113,7 +123,7 @@ export class FakeOpenAIResponses {
       sendError(res, 401, "You didn't provide an API key.");
       return;
     }
-    const reply = this.queue.shift() ?? this.fallback;
+    const reply = this.queue.shift() ?? this.responder?.(record) ?? this.fallback;
     if (reply.status) {
       sendError(res, reply.status, reply.errorMessage ?? `scripted failure ${reply.status}`);
       return;
