@@ -165,6 +165,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     ...(options.sseKeepaliveMs !== undefined ? { sseKeepaliveMs: options.sseKeepaliveMs } : {}),
     version: VERSION,
     originPolicy: options.originPolicy ?? { hosts: LOOPBACK_HOSTS, origins: [] },
+    // The internal routes a harness container reports through (as in the cloud), same channel.
+    harness: { capabilities, channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }) },
   });
 
   /**
@@ -203,7 +205,19 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
 
   /** Ends or restarts tasks stuck open: the cloud's scheduled sweep, run here on a timer. */
   const sweep = (sweepOptions?: SweepOptions) =>
-    sweepStuckTasks({ repo, executions, tenantIds: () => tenants.listIds(), log }, sweepOptions);
+    sweepStuckTasks(
+      {
+        repo,
+        executions,
+        tenantIds: () => tenants.listIds(),
+        agentKind: async (tenantId, name) => {
+          const agent = (await tenants.get(tenantId))?.config.agents[name];
+          return agent ? agentKind(agent) : "model";
+        },
+        log,
+      },
+      sweepOptions,
+    );
   let sweeper: NodeJS.Timeout | undefined;
 
   return {

@@ -4,6 +4,7 @@ import {
   createPowertools,
   type LambdaInvocationContext,
 } from "../../shared/adapters/observability/powertools.js";
+import { agentKind, storedAgentConfig } from "../../shared/agent-spec.js";
 import { stepFunctionsExecutions, tableFromEnv } from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 import { type SweepOutcome, sweepStuckTasks } from "../../shared/use-cases/sweep.js";
@@ -43,6 +44,12 @@ function build(): Reconciler {
         repo: table.tasks,
         executions,
         tenantIds: async () => (await store.list()).map((t) => t.id),
+        // A harness agent's execution takes the harness branch (SPEC §9).
+        agentKind: async (tenantId, agent) => {
+          const record = await store.get(tenantId);
+          const spec = record ? (await storedAgentConfig(record)).agents[agent] : undefined;
+          return spec ? agentKind(spec) : "model";
+        },
         log,
       }),
   };
