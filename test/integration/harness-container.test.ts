@@ -1,0 +1,400 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { type Listener, listenOnLoopback } from "../../local/listen.js";
+import { LocalExecutions } from "../../local/local-executions.js";
+import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { isFinished, type TaskRecord } from "../../shared/domain/task.js";
+import { harnessPath } from "../../shared/harness/http-channel.js";
+import { createLogger } from "../../shared/logger.js";
+import type { Executions } from "../../shared/ports.js";
+import { ServiceKeys } from "../../shared/security/service-secret.js";
+import { TaskCapabilities } from "../../shared/security/task-capability.js";
+import { HARNESS_ENV } from "../../shared/state-machine/definition.js";
+import { FakeAnthropic } from "../support/fake-anthropic.js";
+import { bareRepo, gitApply } from "../support/git-fixture.js";
+
+/**
+ * A harness task as the cloud runs it (SPEC §9), with only ECS replaced by a process: the real
+ * state machine definition (PrepareHarness mints the capability with the runner's step handler,
+ * RunHarness's RunTask request is what a Fargate task would get), the container's entrypoint
+ * (functions/harness/main.ts, exactly as the image runs it) as a child process whose environment
+ * is the RunTask overrides and nothing of this process, reporting through the internal routes
+ * of the API served over HTTP, the real Claude Code CLI against a scripted Anthropic API.
+ */
+
+const KEY = "container-key-0123456789abcdef";
+const MODEL_KEY = "sk-ant-container-secret-77";
+const GIT_TOKEN = "ghp_container-git-token-55";
+const secret = ServiceKeys.generateSecret();
+const capabilities = new TaskCapabilities(secret);
+
+let runtime: LocalRuntime;
+let listener: Listener;
+let apiUrl: string;
+let anthropic: FakeAnthropic;
+let repo: ReturnType<typeof bareRepo>;
+let containerHome: string;
+/** Every RunTask request the state machine made, and each container's process and output. */
+const runTasks: Record<string, unknown>[] = [];
+const containers = new Map<
+  string,
+  { child: ChildProcess; output: () => string; exit: Promise<number | null> }
+>();
+
+/** What ECS does with a RunTask request, as a process: the overrides are its whole environment. */
+async function runContainer(request: unknown): Promise<Record<string, never>> {
+  runTasks.push(request as Record<string, unknown>);
+  const overrides = (
+    request as { Overrides: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] } }
+  ).Overrides.ContainerOverrides[0]?.Environment;
+  const env: Record<string, string> = Object.fromEntries((overrides ?? []).map((e) => [e.Name, e.Value]));
+  // The definition's local placeholder stands for the Function URL: here, this server.
+  env[HARNESS_ENV.apiUrl] = apiUrl;
+  const child = spawn(process.execPath, ["--import", "tsx", "functions/harness/main.ts"], {
+    env: {
+      ...env,
+      // What the image has besides the overrides: node and git on PATH, a home.
+      PATH: [dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
+      HOME: containerHome,
+      BGA_HARNESS_FLUSH_MS: "100",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  const exit = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  const taskId = env[HARNESS_ENV.taskId] ?? "";
+  containers.set(taskId, { child, output: () => output, exit });
+  const code = await exit;
+  // As runTask.sync reports a task whose essential container exited non-zero.
+  if (code !== 0)
+    throw Object.assign(new Error(`container exited with ${code}`), { name: "States.TaskFailed" });
+  return {};
+}
+
+beforeAll(async () => {
+  anthropic = await new FakeAnthropic().start();
+  repo = bareRepo();
+  containerHome = mkdtempSync(join(tmpdir(), "bga-container-home-"));
+  let local: LocalExecutions | undefined;
+  // The real local state machine, created once the runtime's step handler exists.
+  const executions: Executions = {
+    start: (input) => (local as LocalExecutions).start(input),
+    stop: (input) => (local as LocalExecutions).stop(input),
+    describe: (input) => (local as LocalExecutions).describe(input),
+  };
+  runtime = await createLocalRuntime({
+    dynamodbEndpoint: inject("dynamodbEndpoint"),
+    tableName: `bga-container-${randomUUID()}`,
+    serviceSecret: secret,
+    executions,
+    defaultTenant: {
+      apiKey: KEY,
+      env: { ANTHROPIC_API_KEY: MODEL_KEY, GIT_TOKEN },
+      limits: { max_running_tasks: 10 },
+      config: `
+agents:
+  root:
+    model: openai/gpt-4o-mini
+    sub_agents: [coder]
+  coder:
+    description: Claude Code in a container
+    harness:
+      type: claude-code
+      env:
+        ANTHROPIC_API_KEY: \${env.ANTHROPIC_API_KEY}
+        ANTHROPIC_BASE_URL: ${anthropic.url}
+      workspace:
+        git: ${repo.path}
+`,
+    },
+    retryIntervalMs: 20,
+    log: createLogger("silent"),
+  });
+  local = new LocalExecutions({
+    handler: runtime.stepHandler,
+    harness: {
+      handler: runContainer,
+      // ECS StopTask: SIGTERM to the container.
+      stop: (taskId) => containers.get(taskId)?.child.kill("SIGTERM"),
+    },
+    retryIntervalMs: 20,
+  });
+  listener = await listenOnLoopback(0, runtime.app.fetch);
+  apiUrl = `http://127.0.0.1:${listener.port}/`;
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of containers.values()) c.child.kill("SIGKILL");
+  listener?.close();
+  await runtime?.close();
+  await anthropic?.close();
+  repo?.cleanup();
+  if (containerHome) rmSync(containerHome, { recursive: true, force: true });
+});
+
+beforeEach(() => anthropic.reset());
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(new URL(path.slice(1), apiUrl), {
+    method,
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...headers },
+    ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    json: (text ? JSON.parse(text) : null) as Record<string, unknown> & {
+      error?: { code: string; message: string };
+    },
+  };
+}
+
+async function waitForTask(
+  id: string,
+  until: (t: TaskRecord) => boolean = (t) => isFinished(t.status),
+  ms = 60_000,
+) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const task = await runtime.repo.get("default", id, true);
+    if (task && until(task)) return task;
+    if (Date.now() > deadline) throw new Error(`task ${id} is ${task?.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const bash = (command: string) => ({ name: "Bash", input: JSON.stringify({ command, description: "run" }) });
+
+describe("the harness container (functions/harness/main.ts) against the internal routes", () => {
+  it("runs a Claude Code task to completion: output, usage and changes reported through the capability", async () => {
+    anthropic.enqueue(
+      { text: "Writing it.", toolCalls: [bash("printf 'from the container\\n' > out.txt && env")] },
+      { text: "Done in the container." },
+    );
+    const created = await call("POST", "/v1/tasks", { agent: "coder", task: "Write out.txt" });
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    const done = await waitForTask(id);
+    const container = containers.get(id);
+    expect(done.status, `${done.error}\n${container?.output()}`).toBe("completed");
+    expect(done.result).toMatch(/^Done in the container\.\n\nChanges: 1 file changed \(\+1 -0\): out\.txt$/);
+    expect(done.usage.model_calls).toBe(2);
+    expect(await container?.exit).toBe(0);
+
+    const output = await call("GET", `/v1/tasks/${id}/output?after=0&limit=100`);
+    const chunks = output.json.chunks as { kind: string; text: string }[];
+    expect(chunks.find((c) => c.kind === "tool_call")?.text).toContain("printf 'from the container");
+    // The CLI's environment: the agent's env, not the container's (no capability, no API URL).
+    const env = chunks.find((c) => c.kind === "tool_result")?.text ?? "";
+    expect(env).toContain(`ANTHROPIC_API_KEY=${MODEL_KEY}`);
+    expect(env).not.toContain(HARNESS_ENV.capability);
+    expect(env).not.toContain(HARNESS_ENV.apiUrl);
+
+    const changes = await call("GET", `/v1/tasks/${id}/changes`);
+    expect(changes.status).toBe(200);
+    expect(changes.json.files).toEqual([{ path: "out.txt", status: "added", additions: 1, deletions: 0 }]);
+    const fresh = repo.clone();
+    gitApply(fresh, changes.json.patch as string);
+  }, 120_000);
+
+  it("gets no secret through the state machine: the RunTask request holds the task, the API URL and a capability only", async () => {
+    expect(runTasks.length).toBeGreaterThan(0);
+    for (const request of runTasks) {
+      const text = JSON.stringify(request);
+      expect(text).not.toContain(MODEL_KEY);
+      expect(text).not.toContain(GIT_TOKEN);
+      const env =
+        (
+          request as {
+            Overrides: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] };
+          }
+        ).Overrides.ContainerOverrides[0]?.Environment ?? [];
+      expect(env.map((e) => e.Name).sort()).toEqual(Object.values(HARNESS_ENV).sort());
+      const capability = env.find((e) => e.Name === HARNESS_ENV.capability)?.Value ?? "";
+      const check = capabilities.verify(capability);
+      const taskId = env.find((e) => e.Name === HARNESS_ENV.taskId)?.Value;
+      expect(check).toMatchObject({ ok: true, grant: { tenantId: "default", taskId } });
+    }
+    // Nor does the container write one to its log.
+    for (const c of containers.values()) {
+      expect(c.output()).not.toContain(MODEL_KEY);
+      const capability = (
+        runTasks[0] as {
+          Overrides: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] };
+        }
+      ).Overrides.ContainerOverrides[0]?.Environment.find((e) => e.Name === HARNESS_ENV.capability)?.Value;
+      expect(c.output()).not.toContain(capability);
+    }
+  });
+
+  it("is stopped by the stop (StopExecution stops the container): stopped, no model request after it", async () => {
+    anthropic.enqueue({ text: Array.from({ length: 300 }, (_, i) => `w${i} `), delayMs: 50 });
+    anthropic.setFallback({ text: "should never be asked" });
+    const created = await call("POST", "/v1/tasks", { agent: "coder", task: "Talk slowly" });
+    const id = created.json.id as string;
+    await waitForTask(id, (t) => t.output_bytes > 0);
+    const stoppedAt = Date.now();
+    expect((await call("POST", `/v1/tasks/${id}/stop`)).status).toBe(200);
+    const container = containers.get(id);
+    // The container ends within the 5 s of SPEC §9 (its CLI's process group with it).
+    const code = await Promise.race([
+      container?.exit,
+      new Promise((r) => setTimeout(() => r("still running"), 8000)),
+    ]);
+    expect(code, container?.output()).toBe(0);
+    const task = await waitForTask(id);
+    expect(task.status).toBe("stopped");
+    expect(anthropic.requests.every((r) => r.startedAt <= stoppedAt)).toBe(true);
+    const bytes = task.output_bytes;
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await runtime.repo.get("default", id, true))?.output_bytes).toBe(bytes);
+  }, 120_000);
+
+  it("a container killed with SIGKILL ends its task failed (the state machine records it)", async () => {
+    anthropic.enqueue({ text: Array.from({ length: 300 }, (_, i) => `k${i} `), delayMs: 50 });
+    const created = await call("POST", "/v1/tasks", { agent: "coder", task: "Talk until killed" });
+    const id = created.json.id as string;
+    await waitForTask(id, (t) => t.output_bytes > 0);
+    containers.get(id)?.child.kill("SIGKILL");
+    const task = await waitForTask(id);
+    expect(task.status).toBe("failed");
+    expect(task.error).toBeTruthy();
+  }, 120_000);
+});
+
+describe("the internal routes' capability", () => {
+  let taskA: string;
+  let taskB: string;
+
+  beforeAll(async () => {
+    // Two finished tasks of the default tenant: a capability for one is not good for the other.
+    anthropic.setFallback({ text: "short" });
+    taskA = (await call("POST", "/v1/tasks", { agent: "coder", task: "a" })).json.id as string;
+    taskB = (await call("POST", "/v1/tasks", { agent: "coder", task: "b" })).json.id as string;
+    await waitForTask(taskA);
+    await waitForTask(taskB);
+  }, 120_000);
+
+  const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it("answers its own task", async () => {
+    const capability = capabilities.mint({ tenantId: "default", taskId: taskA, expiresAt: inAnHour() });
+    const res = await call("GET", harnessPath(taskA, "status"), undefined, bearer(capability));
+    expect(res).toEqual({ status: 200, json: { status: "completed" } });
+  });
+
+  it("is refused (403) for another task, and for the same task ID under another tenant", async () => {
+    const forA = capabilities.mint({ tenantId: "default", taskId: taskA, expiresAt: inAnHour() });
+    for (const [method, action] of [
+      ["POST", "claim"],
+      ["POST", "flush"],
+      ["GET", "status"],
+      ["PUT", "changes"],
+    ] as const) {
+      const res = await call(
+        method,
+        harnessPath(taskB, action),
+        method === "GET" ? undefined : {},
+        bearer(forA),
+      );
+      expect(res.status, action).toBe(403);
+      expect(res.json.error?.code).toBe("forbidden");
+    }
+    // Another tenant's capability for this task ID reads that tenant's task (none): never this one.
+    const otherTenant = capabilities.mint({ tenantId: "acme", taskId: taskA, expiresAt: inAnHour() });
+    const res = await call("GET", harnessPath(taskA, "status"), undefined, bearer(otherTenant));
+    expect(res).toEqual({ status: 200, json: { status: null } });
+  });
+
+  it("is refused (401) when missing, garbled, forged, expired, or a tenant API key", async () => {
+    const good = capabilities.mint({ tenantId: "default", taskId: taskA, expiresAt: inAnHour() });
+    const forged = new TaskCapabilities(ServiceKeys.generateSecret()).mint({
+      tenantId: "default",
+      taskId: taskA,
+      expiresAt: inAnHour(),
+    });
+    const expired = capabilities.mint({
+      tenantId: "default",
+      taskId: taskA,
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
+    for (const [name, headers] of [
+      ["none", { authorization: "" }],
+      ["garbled", bearer(`${good.slice(0, -4)}AAAA`)],
+      ["truncated", bearer(good.slice(0, 20))],
+      ["forged", bearer(forged)],
+      ["expired", bearer(expired)],
+      ["api key", bearer(KEY)],
+    ] as const) {
+      const res = await call("GET", harnessPath(taskA, "status"), undefined, headers);
+      expect(res.status, name).toBe(401);
+      expect(res.json.error?.code, name).toBe("unauthorized");
+    }
+    const res = await call("GET", harnessPath(taskA, "status"), undefined, bearer(expired));
+    expect(res.json.error?.message).toContain("expired");
+  });
+
+  it("refuses bad bodies with 400 and writes nothing", async () => {
+    const capability = capabilities.mint({ tenantId: "default", taskId: taskA, expiresAt: inAnHour() });
+    const before = await runtime.repo.get("default", taskA, true);
+    const usage = { input_tokens: 0, output_tokens: 0, model_calls: 0, tool_calls: 0 };
+    for (const [action, method, body] of [
+      ["flush", "POST", "{not json"],
+      ["flush", "POST", { expectedLastSeq: -1, chunks: [], addOutputBytes: 0, usage }],
+      [
+        "flush",
+        "POST",
+        { expectedLastSeq: 0, chunks: [{ kind: "shout", text: "x" }], addOutputBytes: 1, usage },
+      ],
+      [
+        "flush",
+        "POST",
+        { expectedLastSeq: 0, chunks: [{ kind: "text", text: "abc" }], addOutputBytes: 1, usage },
+      ],
+      ["flush", "POST", { expectedLastSeq: 0, chunks: [], addOutputBytes: 0, usage, tenantId: "acme" }],
+      ["claim", "POST", { anything: true }],
+      ["changes", "PUT", { base: "main", files: [], patch: "" }],
+      [
+        "changes",
+        "PUT",
+        { base: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", files: [{ path: "" }], patch: "" },
+      ],
+    ] as const) {
+      const res = await call(method, harnessPath(taskA, action), body, bearer(capability));
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.json.error?.code).toBe("invalid_request");
+    }
+    expect(await runtime.repo.get("default", taskA, true)).toEqual(before);
+  });
+
+  it("writes nothing to a task that has ended: a flush is answered not_running", async () => {
+    const capability = capabilities.mint({ tenantId: "default", taskId: taskA, expiresAt: inAnHour() });
+    const task = await runtime.repo.get("default", taskA, true);
+    const res = await call(
+      "POST",
+      harnessPath(taskA, "flush"),
+      {
+        expectedLastSeq: task?.last_seq ?? 0,
+        chunks: [{ kind: "text", text: "late" }],
+        addOutputBytes: 4,
+        usage: task?.usage,
+      },
+      bearer(capability),
+    );
+    expect(res).toEqual({ status: 200, json: { ok: false, reason: "not_running", status: "completed" } });
+    // And a claim of a finished task gives no job (no secrets).
+    const claim = await call("POST", harnessPath(taskA, "claim"), undefined, bearer(capability));
+    expect(claim).toEqual({ status: 200, json: { job: null } });
+  });
+});
