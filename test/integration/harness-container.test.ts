@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type Listener, listenOnLoopback } from "../../local/listen.js";
 import { LocalExecutions } from "../../local/local-executions.js";
@@ -14,6 +13,7 @@ import type { Executions } from "../../shared/ports.js";
 import { ServiceKeys } from "../../shared/security/service-secret.js";
 import { TaskCapabilities } from "../../shared/security/task-capability.js";
 import { HARNESS_ENV } from "../../shared/state-machine/definition.js";
+import { ContainerProcesses } from "../support/container-process.js";
 import { FakeAnthropic } from "../support/fake-anthropic.js";
 import { bareRepo, gitApply } from "../support/git-fixture.js";
 
@@ -38,53 +38,16 @@ let apiUrl: string;
 let anthropic: FakeAnthropic;
 let repo: ReturnType<typeof bareRepo>;
 let containerHome: string;
-/** Every RunTask request the state machine made, and each container's process and output. */
-const runTasks: Record<string, unknown>[] = [];
-const containers = new Map<
-  string,
-  { child: ChildProcess; output: () => string; exit: Promise<number | null> }
->();
-
-/** What ECS does with a RunTask request, as a process: the overrides are its whole environment. */
-async function runContainer(request: unknown): Promise<Record<string, never>> {
-  runTasks.push(request as Record<string, unknown>);
-  const overrides = (
-    request as { Overrides: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] } }
-  ).Overrides.ContainerOverrides[0]?.Environment;
-  const env: Record<string, string> = Object.fromEntries((overrides ?? []).map((e) => [e.Name, e.Value]));
-  // The definition's local placeholder stands for the Function URL: here, this server.
-  env[HARNESS_ENV.apiUrl] = apiUrl;
-  const child = spawn(process.execPath, ["--import", "tsx", "functions/harness/main.ts"], {
-    env: {
-      ...env,
-      // What the image has besides the overrides: node and git on PATH, a home.
-      PATH: [dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
-      HOME: containerHome,
-      BGA_HARNESS_FLUSH_MS: "100",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  const taskId = env[HARNESS_ENV.taskId] ?? "";
-  containers.set(taskId, { child, output: () => output, exit });
-  const code = await exit;
-  // As runTask.sync reports a task whose essential container exited non-zero.
-  if (code !== 0)
-    throw Object.assign(new Error(`container exited with ${code}`), { name: "States.TaskFailed" });
-  return {};
-}
-
+let containers: ContainerProcesses;
 beforeAll(async () => {
   anthropic = await new FakeAnthropic().start();
   repo = bareRepo();
   containerHome = mkdtempSync(join(tmpdir(), "bga-container-home-"));
+  containers = new ContainerProcesses({
+    apiUrl: () => apiUrl,
+    home: containerHome,
+    env: { BGA_HARNESS_FLUSH_MS: "100" },
+  });
   let local: LocalExecutions | undefined;
   // The real local state machine, created once the runtime's step handler exists.
   const executions: Executions = {
@@ -122,11 +85,7 @@ agents:
   });
   local = new LocalExecutions({
     handler: runtime.stepHandler,
-    harness: {
-      handler: runContainer,
-      // ECS StopTask: SIGTERM to the container.
-      stop: (taskId) => containers.get(taskId)?.child.kill("SIGTERM"),
-    },
+    harness: { handler: containers.handler, stop: (taskId) => containers.stop(taskId) },
     retryIntervalMs: 20,
   });
   listener = await listenOnLoopback(0, runtime.app.fetch);
@@ -134,7 +93,7 @@ agents:
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of containers.values()) c.child.kill("SIGKILL");
+  containers?.killAll();
   listener?.close();
   await runtime?.close();
   await anthropic?.close();
@@ -185,7 +144,7 @@ describe("the harness container (functions/harness/main.ts) against the internal
     expect(created.status).toBe(201);
     const id = created.json.id as string;
     const done = await waitForTask(id);
-    const container = containers.get(id);
+    const container = containers.runs.get(id);
     expect(done.status, `${done.error}\n${container?.output()}`).toBe("completed");
     expect(done.result).toMatch(/^Done in the container\.\n\nChanges: 1 file changed \(\+1 -0\): out\.txt$/);
     expect(done.usage.model_calls).toBe(2);
@@ -208,8 +167,8 @@ describe("the harness container (functions/harness/main.ts) against the internal
   }, 120_000);
 
   it("gets no secret through the state machine: the RunTask request holds the task, the API URL and a capability only", async () => {
-    expect(runTasks.length).toBeGreaterThan(0);
-    for (const request of runTasks) {
+    expect(containers.requests.length).toBeGreaterThan(0);
+    for (const request of containers.requests) {
       const text = JSON.stringify(request);
       expect(text).not.toContain(MODEL_KEY);
       expect(text).not.toContain(GIT_TOKEN);
@@ -226,10 +185,10 @@ describe("the harness container (functions/harness/main.ts) against the internal
       expect(check).toMatchObject({ ok: true, grant: { tenantId: "default", taskId } });
     }
     // Nor does the container write one to its log.
-    for (const c of containers.values()) {
+    for (const c of containers.runs.values()) {
       expect(c.output()).not.toContain(MODEL_KEY);
       const capability = (
-        runTasks[0] as {
+        containers.requests[0] as {
           Overrides: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] };
         }
       ).Overrides.ContainerOverrides[0]?.Environment.find((e) => e.Name === HARNESS_ENV.capability)?.Value;
@@ -243,20 +202,26 @@ describe("the harness container (functions/harness/main.ts) against the internal
     const created = await call("POST", "/v1/tasks", { agent: "coder", task: "Talk slowly" });
     const id = created.json.id as string;
     await waitForTask(id, (t) => t.output_bytes > 0);
-    const stoppedAt = Date.now();
     expect((await call("POST", `/v1/tasks/${id}/stop`)).status).toBe(200);
-    const container = containers.get(id);
+    const stoppedAt = Date.now();
+    const container = containers.runs.get(id);
     // The container ends within the 5 s of SPEC §9 (its CLI's process group with it).
     const code = await Promise.race([
       container?.exit,
-      new Promise((r) => setTimeout(() => r("still running"), 8000)),
+      new Promise((r) => setTimeout(() => r("still running"), 5000)),
     ]);
+    const exitedAt = Date.now();
     expect(code, container?.output()).toBe(0);
     const task = await waitForTask(id);
     expect(task.status).toBe("stopped");
-    expect(anthropic.requests.every((r) => r.startedAt <= stoppedAt)).toBe(true);
+    expect(exitedAt - stoppedAt).toBeLessThan(5000);
+    // No model call once the container (and the CLI) is gone. A request may start in the moment
+    // between the stop's answer and the SIGTERM reaching the CLI (as with ECS StopTask, longer).
+    const requestsAtExit = anthropic.requests.length;
+    expect(anthropic.requests.filter((r) => r.startedAt > exitedAt)).toEqual([]);
     const bytes = task.output_bytes;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(anthropic.requests.length).toBe(requestsAtExit);
     expect((await runtime.repo.get("default", id, true))?.output_bytes).toBe(bytes);
   }, 120_000);
 
@@ -265,7 +230,7 @@ describe("the harness container (functions/harness/main.ts) against the internal
     const created = await call("POST", "/v1/tasks", { agent: "coder", task: "Talk until killed" });
     const id = created.json.id as string;
     await waitForTask(id, (t) => t.output_bytes > 0);
-    containers.get(id)?.child.kill("SIGKILL");
+    containers.runs.get(id)?.child.kill("SIGKILL");
     const task = await waitForTask(id);
     expect(task.status).toBe("failed");
     expect(task.error).toBeTruthy();
