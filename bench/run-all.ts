@@ -27,6 +27,7 @@ const BENCHES: Record<string, Bench> = {
   flush: { run: async (e) => (await import("./flush-cost.js")).benchFlushCost(e), dynamo: true },
   "first-output": { run: async (e) => (await import("./first-output.js")).benchFirstOutput(e), dynamo: true },
   throughput: { run: async (e) => (await import("./throughput.js")).benchThroughput(e), dynamo: true },
+  harness: { run: async (e) => (await import("./harness-start.js")).benchHarnessStart(e), dynamo: true },
 };
 
 async function main(): Promise<void> {
