@@ -237,6 +237,7 @@ describe("REST API", () => {
         "/mcp",
         "/v1/tasks",
         "/v1/tasks/{id}",
+        "/v1/tasks/{id}/changes",
         "/v1/tasks/{id}/events",
         "/v1/tasks/{id}/output",
         "/v1/tasks/{id}/stop",
