@@ -63,6 +63,26 @@ export function createStepHandler(
   };
 }
 
+/**
+ * RunHarness (`ecs:runTask.sync`) fails with the ECS task as its cause when the container stops
+ * unsuccessfully (killed, out of memory, exited non-zero): say so, with ECS's reason and exit code.
+ */
+function harnessContainerStopped(cause: unknown): string | undefined {
+  const parsed = z
+    .object({
+      StoppedReason: z.string().max(1024),
+      Containers: z
+        .array(z.object({ ExitCode: z.number().optional(), Reason: z.string().max(1024).optional() }))
+        .optional(),
+    })
+    .safeParse(cause);
+  if (!parsed.success) return undefined;
+  const container = parsed.data.Containers?.[0];
+  const exit = container?.ExitCode !== undefined ? ` (exit code ${container.ExitCode})` : "";
+  const reason = container?.Reason ? `: ${container.Reason}` : "";
+  return `the harness container stopped before the task ended: ${parsed.data.StoppedReason}${exit}${reason}`;
+}
+
 /** Turns a Step Functions error (name + cause) into the task's one-line error. No internals leak. */
 export function describeFailure(name: string | undefined, cause: unknown): string {
   let message: string | undefined;
@@ -70,6 +90,8 @@ export function describeFailure(name: string | undefined, cause: unknown): strin
     try {
       const parsed = JSON.parse(cause) as { errorMessage?: unknown };
       message = typeof parsed.errorMessage === "string" ? parsed.errorMessage : cause;
+      const stopped = harnessContainerStopped(parsed);
+      if (stopped) return stopped;
     } catch {
       message = cause;
     }

@@ -233,7 +233,9 @@ describe("the harness container (functions/harness/main.ts) against the internal
     containers.runs.get(id)?.child.kill("SIGKILL");
     const task = await waitForTask(id);
     expect(task.status).toBe("failed");
-    expect(task.error).toBeTruthy();
+    expect(task.error).toBe(
+      "the harness container stopped before the task ended: Essential container in task exited (exit code 137)",
+    );
   }, 120_000);
 });
 

@@ -74,8 +74,17 @@ export class ContainerProcesses {
     };
     this.runs.set(env[HARNESS_ENV.taskId] ?? "", run);
     const code = await run.exit;
-    if (code !== 0)
-      throw Object.assign(new Error(`container exited with ${code}`), { name: "States.TaskFailed" });
+    if (code !== 0) {
+      // As runTask.sync fails: States.TaskFailed, the ECS task (as DescribeTasks has it) as the cause.
+      const signal = run.child.signalCode;
+      const cause = {
+        LastStatus: "STOPPED",
+        StopCode: "EssentialContainerExited",
+        StoppedReason: "Essential container in task exited",
+        Containers: [{ Name: "harness", ExitCode: code ?? (signal === "SIGKILL" ? 137 : 143) }],
+      };
+      throw Object.assign(new Error(JSON.stringify(cause)), { name: "States.TaskFailed" });
+    }
     return {};
   };
 
