@@ -36,6 +36,7 @@ agents:
     harness:
       type: claude-code
       effort: low
+      config: {includeCoAuthoredBy: false}
       env:
         ANTHROPIC_API_KEY: \${env.ANTHROPIC_API_KEY}
         ANTHROPIC_BASE_URL: ${anthropic.url}
@@ -240,3 +241,23 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+describe("claude-code harness limits", () => {
+  it("max_output_bytes ends the task failed and ends the CLI", async () => {
+    await h.runtime.tenantAdmin.patchLimits("default", { max_output_bytes: 200 });
+    try {
+      anthropic.enqueue({ text: Array.from({ length: 300 }, (_, i) => `word${i} `), delayMs: 20 });
+      const task = await h.run("empty", "Talk too much");
+      const done = await h.waitFor(task.id, undefined, 60_000);
+      expect(done.status).toBe("failed");
+      expect(done.error).toContain("output limit reached");
+      expect(done.output_bytes).toBeLessThanOrEqual(200);
+      const pid = pids.get(task.id)!;
+      const deadline = Date.now() + 6000;
+      while (Date.now() < deadline && alive(pid)) await new Promise((r) => setTimeout(r, 50));
+      expect(alive(pid)).toBe(false);
+    } finally {
+      await h.runtime.tenantAdmin.patchLimits("default", { max_output_bytes: 10 * 1024 * 1024 });
+    }
+  }, 90_000);
+});

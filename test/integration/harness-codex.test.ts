@@ -34,6 +34,7 @@ agents:
       type: codex
       effort: low
       args: [--model, gpt-5.5]
+      config: {hide_agent_reasoning: true}
       env:
         OPENAI_API_KEY: \${env.OPENAI_API_KEY}
         OPENAI_BASE_URL: ${openai.url}
