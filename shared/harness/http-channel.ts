@@ -1,3 +1,5 @@
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import * as z from "zod";
 import { ChunkKindSchema, MAX_CHUNK_TEXT_BYTES } from "../domain/chunk.js";
 import { TaskStatusSchema, UsageSchema } from "../domain/task.js";
@@ -192,8 +194,9 @@ export class HttpHarnessChannel implements HarnessChannel {
     return StatusAnswerSchema.parse(await this.call("GET", "status", undefined, "always")).status;
   }
 
+  /** Sent gzipped: a patch may be as large as max_output_bytes, a request body at most 1 MiB. */
   async saveChanges(changes: TaskChanges): Promise<void> {
-    await this.call("PUT", "changes", changes, "always");
+    await this.call("PUT", "changes", { gzip: await gzipAsync(JSON.stringify(changes)) }, "always");
   }
 
   private async call(
@@ -214,8 +217,11 @@ export class HttpHarnessChannel implements HarnessChannel {
           headers: {
             authorization: `Bearer ${this.options.capability}`,
             ...(body !== undefined ? { "content-type": "application/json" } : {}),
+            ...(isGzipped(body) ? { "content-encoding": "gzip" } : {}),
           },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          ...(body !== undefined
+            ? { body: isGzipped(body) ? new Uint8Array(body.gzip) : JSON.stringify(body) }
+            : {}),
           signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
         });
       } catch (err) {
@@ -247,6 +253,13 @@ export class HttpHarnessChannel implements HarnessChannel {
     const cap = Math.min(10_000, (this.options.baseDelayMs ?? 250) * 2 ** (attempt - 2));
     return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
   }
+}
+
+const gzipAsync = promisify(gzip);
+
+/** A body already encoded as gzipped JSON. */
+function isGzipped(body: unknown): body is { gzip: Buffer } {
+  return typeof body === "object" && body !== null && Buffer.isBuffer((body as { gzip?: unknown }).gzip);
 }
 
 async function errorMessage(res: Response): Promise<string> {

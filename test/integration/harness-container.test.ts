@@ -1,13 +1,16 @@
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type Listener, listenOnLoopback } from "../../local/listen.js";
 import { LocalExecutions } from "../../local/local-executions.js";
 import { createLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
-import { isFinished, type TaskRecord } from "../../shared/domain/task.js";
-import { harnessPath } from "../../shared/harness/http-channel.js";
+import { isFinished, newTaskRecord, type TaskRecord } from "../../shared/domain/task.js";
+import { HttpHarnessChannel, harnessPath } from "../../shared/harness/http-channel.js";
 import { createLogger } from "../../shared/logger.js";
 import type { Executions } from "../../shared/ports.js";
 import { ServiceKeys } from "../../shared/security/service-secret.js";
@@ -363,5 +366,137 @@ describe("the internal routes' capability", () => {
     // And a claim of a finished task gives no job (no secrets).
     const claim = await call("POST", harnessPath(taskA, "claim"), undefined, bearer(capability));
     expect(claim).toEqual({ status: 200, json: { job: null } });
+  });
+});
+
+describe("the container's HTTP channel (shared/harness/http-channel.ts)", () => {
+  const usage = { input_tokens: 1, output_tokens: 2, model_calls: 1, tool_calls: 0 };
+
+  /** A task of the default tenant moved to running by the repository, with no execution. */
+  async function runningTask(): Promise<string> {
+    const record = newTaskRecord({ tenant_id: "default", agent: "coder", caller: "root", task: "by hand" });
+    await runtime.repo.create({ record, maxRunningTasks: 10 });
+    const moved = await runtime.repo.transition("default", record.id, "running");
+    expect(moved.moved).toBe(true);
+    return record.id;
+  }
+
+  /** A proxy to the API that cuts the connection after the API has answered the first flush. */
+  async function lossyProxy(): Promise<{ url: string; flushes: () => number; close: () => void }> {
+    let flushes = 0;
+    const target = new URL(apiUrl);
+    const server = createServer((req, res) => {
+      const isFlush = req.url?.endsWith("/flush") ?? false;
+      if (isFlush) flushes += 1;
+      const drop = isFlush && flushes === 1;
+      const up = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (upRes) => {
+          if (drop) {
+            // The API applied the write; its answer never reaches the container.
+            upRes.resume();
+            upRes.on("end", () => res.socket?.destroy());
+            return;
+          }
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      flushes: () => flushes,
+      close: () => server.close(),
+    };
+  }
+
+  it("sends a flush whose answer was lost again, and the table applies it once", async () => {
+    const id = await runningTask();
+    const proxy = await lossyProxy();
+    try {
+      const channel = new HttpHarnessChannel({
+        apiUrl: proxy.url,
+        taskId: id,
+        capability: capabilities.mint({
+          tenantId: "default",
+          taskId: id,
+          expiresAt: Math.floor(Date.now() / 1000) + 600,
+        }),
+        baseDelayMs: 10,
+      });
+      const outcome = await channel.flush({
+        tenantId: "ignored",
+        taskId: "ignored",
+        expectedLastSeq: 0,
+        chunks: [{ kind: "text", text: "exactly once" }],
+        addOutputBytes: 12,
+        usage,
+        requestToken: randomUUID(),
+        at: new Date(),
+      });
+      expect(proxy.flushes()).toBe(2);
+      expect(outcome).toEqual({ ok: true, lastSeq: 1 });
+      const chunks = await runtime.repo.chunksAfter("default", id, 0, 10);
+      expect(chunks.map((c) => c.text)).toEqual(["exactly once"]);
+      expect((await runtime.repo.get("default", id, true))?.output_bytes).toBe(12);
+      expect(await channel.status()).toBe("running");
+    } finally {
+      proxy.close();
+      await runtime.repo.transition("default", id, "stopped");
+    }
+  });
+
+  it("saves a patch larger than a request body may be (gzipped), as GET /changes then serves it", async () => {
+    const id = await runningTask();
+    const channel = new HttpHarnessChannel({
+      apiUrl,
+      taskId: id,
+      capability: capabilities.mint({
+        tenantId: "default",
+        taskId: id,
+        expiresAt: Math.floor(Date.now() / 1000) + 600,
+      }),
+    });
+    const lines = Array.from({ length: 60_000 }, (_, i) => `+line ${i} of a generated file\n`).join("");
+    const patch = `diff --git a/big.txt b/big.txt\nnew file mode 100644\n--- /dev/null\n+++ b/big.txt\n@@ -0,0 +1,60000 @@\n${lines}`;
+    expect(Buffer.byteLength(patch)).toBeGreaterThan(1024 * 1024);
+    const changes = {
+      base: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+      files: [{ path: "big.txt", status: "added" as const, additions: 60_000, deletions: 0 }],
+      patch,
+    };
+    await channel.saveChanges(changes);
+    await runtime.repo.transition("default", id, "completed", { result: "ok" });
+    const res = await call("GET", `/v1/tasks/${id}/changes`);
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual(changes);
+    // Uncompressed, the same body is over the API's 1 MiB limit; broken gzip is a 400.
+    const capability = capabilities.mint({
+      tenantId: "default",
+      taskId: id,
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    });
+    const plain = await call("PUT", harnessPath(id, "changes"), changes, {
+      authorization: `Bearer ${capability}`,
+    });
+    expect(plain.status).toBe(413);
+    const broken = await call("PUT", harnessPath(id, "changes"), "not gzip", {
+      authorization: `Bearer ${capability}`,
+      "content-encoding": "gzip",
+    });
+    expect(broken.status).toBe(400);
+  });
+
+  it("refuses to start without its environment, naming what is missing and no value", () => {
+    const out = spawnSync(process.execPath, ["--import", "tsx", "functions/harness/main.ts"], {
+      env: { PATH: process.env.PATH ?? "", [HARNESS_ENV.capability]: "bgacap1.secret-value.x" },
+      encoding: "utf8",
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain(HARNESS_ENV.apiUrl);
+    expect(out.stderr).toContain(HARNESS_ENV.taskId);
+    expect(out.stderr).not.toContain("secret-value");
   });
 });

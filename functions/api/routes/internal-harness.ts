@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod";
@@ -33,6 +34,26 @@ export interface InternalHarnessDeps {
 const MAX_CHUNK_LIFE_SECONDS = 3650 * 86_400;
 
 const TaskParam = z.object({ id: TaskIdSchema });
+
+/**
+ * The largest changes body once decompressed. The container gzips it (a patch may be as large as
+ * max_output_bytes, and the app takes at most 1 MiB of body, Lambda 6 MB): text patches shrink
+ * several times over.
+ */
+export const MAX_CHANGES_BYTES = 64 * 1024 * 1024;
+
+/** The body's text: as sent, or gunzipped when `Content-Encoding: gzip` (bounded). */
+async function bodyText(c: Context, maxBytes: number): Promise<string> {
+  const encoding = (c.req.header("content-encoding") ?? "identity").toLowerCase();
+  if (encoding === "identity") return c.req.text();
+  if (encoding !== "gzip")
+    throw new InvalidRequestError(`unsupported Content-Encoding: ${encoding} (gzip or none)`);
+  try {
+    return gunzipSync(Buffer.from(await c.req.arrayBuffer()), { maxOutputLength: maxBytes }).toString("utf8");
+  } catch {
+    throw new InvalidRequestError(`the body is not gzip data of at most ${maxBytes} bytes`);
+  }
+}
 
 function parseBody<S extends z.ZodType>(schema: S, text: string): z.output<S> {
   let json: unknown;
@@ -124,7 +145,7 @@ export function internalHarnessRoutes(deps: InternalHarnessDeps): Hono<ApiEnv> {
 
   app.put("/:id/changes", async (c) => {
     const grant = authorize(c, deps);
-    const changes = parseBody(TaskChangesSchema, await c.req.text());
+    const changes = parseBody(TaskChangesSchema, await bodyText(c, MAX_CHANGES_BYTES));
     await channelOf(grant).saveChanges(changes);
     return c.body(null, 204);
   });
