@@ -150,6 +150,11 @@ async function runClaimed(
       proc.once("close", (code, signal) => resolve({ code, signal }));
     },
   );
+  // When the CLI itself ends, whatever it left running in its group ends too (a background
+  // command holding its stdout open would otherwise keep the run going, and could call a model).
+  proc.once("exit", () => {
+    if (proc.pid !== undefined) signalGroup(proc.pid, "SIGKILL");
+  });
   if (proc.pid !== undefined) options.onSpawn?.({ pid: proc.pid, taskId: job.taskId });
   options.log?.info("harness CLI started", { task_id: job.taskId, type: job.harness.type, pid: proc.pid });
 
