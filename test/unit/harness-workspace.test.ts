@@ -11,6 +11,7 @@ import {
   workspaceChanges,
 } from "../../shared/harness/workspace.js";
 import { bareRepo, gitApply } from "../support/git-fixture.js";
+import { GitHttpHost } from "../support/git-http-host.js";
 
 /** A harness task's workspace (SPEC §9) with real git: the clone, the changes and the patch, the push. */
 
@@ -118,5 +119,42 @@ describe("harness workspace", () => {
     expect((err as Error).message).not.toContain(secret);
     // Nor is it in the repository's config: it went in a header through the environment only.
     expect(readFileSync(join(other.ws, ".git", "config"), "utf8")).not.toContain(secret);
+  });
+
+  it("clones over HTTP with the token in an Authorization header only, and pushes the same way", async () => {
+    const token = "ghp_headeronlytoken456";
+    const host = await new GitHttpHost(repo.path, token).start();
+    try {
+      const { ws, home } = dirs();
+      const j = {
+        ...job({ git: host.repoUrl, token, push: true }),
+        taskId: "agent_task_overhttp0123456789abcd",
+      };
+      const workspace = await prepareWorkspace(j, ws, home);
+      expect(readFileSync(join(ws, "README.md"), "utf8")).toContain("# fixture");
+      writeFileSync(join(ws, "over-http.txt"), "h\n");
+      expect(await pushChanges(j, workspace, home)).toBe(`bga/${j.taskId}`);
+      // Every request carried the token as a header; none in a URL; nothing of it in the repo's config.
+      expect(host.requests.length).toBeGreaterThan(0);
+      expect(host.requests.some((r) => r.authorization?.startsWith("Basic "))).toBe(true);
+      expect(host.requests.every((r) => !r.url.includes(token))).toBe(true);
+      expect(readFileSync(join(ws, ".git", "config"), "utf8")).not.toContain(token);
+      const pushed = execFileSync("git", ["show", "--name-only", "--format=", `bga/${j.taskId}`], {
+        cwd: repo.path,
+        encoding: "utf8",
+      });
+      expect(pushed).toContain("over-http.txt");
+
+      // Without the token the host refuses, and the error names no secret.
+      const other = dirs();
+      const refused = await prepareWorkspace(
+        job({ git: host.repoUrl, push: false }),
+        other.ws,
+        other.home,
+      ).catch((e: Error) => e);
+      expect(refused).toBeInstanceOf(Error);
+    } finally {
+      await host.close();
+    }
   });
 });
