@@ -166,7 +166,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     version: VERSION,
     originPolicy: options.originPolicy ?? { hosts: LOOPBACK_HOSTS, origins: [] },
     // The internal routes a harness container reports through (as in the cloud), same channel.
-    harness: { capabilities, channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }) },
+    harness: {
+      capabilities,
+      channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }),
+      limits: { repo, tenants },
+    },
   });
 
   /**

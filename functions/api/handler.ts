@@ -109,6 +109,7 @@ async function buildApp() {
         allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
         log,
       }),
+      limits: { repo: table.tasks, tenants: tenants.directory },
     },
   });
 }

@@ -66,7 +66,7 @@ beforeAll(async () => {
     defaultTenant: {
       apiKey: KEY,
       env: { ANTHROPIC_API_KEY: MODEL_KEY, GIT_TOKEN },
-      limits: { max_running_tasks: 10 },
+      limits: { max_running_tasks: 10, max_output_bytes: 100_000 },
       config: `
 agents:
   root:
@@ -446,6 +446,30 @@ describe("the container's HTTP channel (shared/harness/http-channel.ts)", () => 
       proxy.close();
       await runtime.repo.transition("default", id, "stopped");
     }
+  });
+
+  it("refuses (403) output beyond the tenant's max_output_bytes, whatever the container's own writer does", async () => {
+    const id = await runningTask();
+    const capability = capabilities.mint({
+      tenantId: "default",
+      taskId: id,
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    });
+    const chunk = { kind: "text", text: "x".repeat(30_000) };
+    const flush = (expectedLastSeq: number, chunks: unknown[]) =>
+      call(
+        "POST",
+        harnessPath(id, "flush"),
+        { expectedLastSeq, chunks, addOutputBytes: 30_000 * chunks.length, usage },
+        { authorization: `Bearer ${capability}` },
+      );
+    expect((await flush(0, [chunk, chunk, chunk])).json).toEqual({ ok: true, lastSeq: 3 });
+    const over = await flush(3, [chunk]);
+    expect(over.status).toBe(403);
+    expect(over.json.error?.message).toContain("max_output_bytes");
+    const task = await runtime.repo.get("default", id, true);
+    expect(task).toMatchObject({ output_bytes: 90_000, last_seq: 3 });
+    await runtime.repo.transition("default", id, "stopped");
   });
 
   it("saves a patch larger than a request body may be (gzipped), as GET /changes then serves it", async () => {

@@ -11,8 +11,9 @@ import {
   INTERNAL_HARNESS_PREFIX,
   TaskChangesSchema,
 } from "../../../shared/harness/http-channel.js";
-import type { FlushInput } from "../../../shared/ports.js";
+import type { FlushInput, TaskRepository } from "../../../shared/ports.js";
 import type { TaskCapabilities, TaskGrant } from "../../../shared/security/task-capability.js";
+import type { TenantDirectory } from "../../../shared/tenants.js";
 import type { ApiEnv } from "../context.js";
 
 /**
@@ -27,6 +28,11 @@ export interface InternalHarnessDeps {
   capabilities: TaskCapabilities;
   /** The repository-backed channel of one task (the tenant is the capability's). */
   channel: (ref: { tenantId: string; taskId: string }) => HarnessChannel;
+  /**
+   * Where the route reads the task's output so far and its tenant's max_output_bytes: the
+   * container's own writer keeps to the limit, but the code in the container is not trusted to.
+   */
+  limits: { repo: Pick<TaskRepository, "get">; tenants: Pick<TenantDirectory, "get"> };
   now?: () => Date;
 }
 
@@ -114,6 +120,16 @@ export function internalHarnessRoutes(deps: InternalHarnessDeps): Hono<ApiEnv> {
     }
     if (body.chunkExpiresAt !== undefined && body.chunkExpiresAt > grant.expiresAt + MAX_CHUNK_LIFE_SECONDS) {
       throw new InvalidRequestError("chunkExpiresAt is beyond any retention");
+    }
+    if (bytes > 0) {
+      const [task, tenant] = await Promise.all([
+        deps.limits.repo.get(grant.tenantId, grant.taskId, true),
+        deps.limits.tenants.get(grant.tenantId),
+      ]);
+      const max = tenant?.limits.max_output_bytes;
+      if (task && max !== undefined && task.output_bytes + bytes > max) {
+        throw new ForbiddenError(`the task's output would exceed max_output_bytes (${max} bytes)`);
+      }
     }
     const input: FlushInput = {
       tenantId: grant.tenantId,
