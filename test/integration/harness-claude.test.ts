@@ -45,7 +45,7 @@ agents:
   quick:
     harness:
       type: claude-code
-      timeout: 3s
+      timeout: 8s
       env:
         ANTHROPIC_API_KEY: \${env.ANTHROPIC_API_KEY}
         ANTHROPIC_BASE_URL: ${anthropic.url}
@@ -201,7 +201,7 @@ describe("claude-code harness", () => {
     const task = await h.run("quick", "Sleep");
     const done = await h.waitFor(task.id, undefined, 30_000);
     expect(done.status).toBe("failed");
-    expect(done.error).toMatch(/^timeout: the claude-code CLI ran longer than 3 s/);
+    expect(done.error).toMatch(/^timeout: the claude-code CLI ran longer than 8 s/);
     const changes = await h.request("GET", `/v1/tasks/${task.id}/changes`);
     expect(changes.status).toBe(200);
     expect((changes.json as unknown as { files: { path: string }[] }).files.map((f) => f.path)).toEqual([

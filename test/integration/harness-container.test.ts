@@ -186,6 +186,10 @@ describe("the harness container (functions/harness/main.ts) against the internal
       const check = capabilities.verify(capability);
       const taskId = env.find((e) => e.Name === HARNESS_ENV.taskId)?.Value;
       expect(check).toMatchObject({ ok: true, grant: { tenantId: "default", taskId } });
+      // Good for the task's max_task_seconds (the default 3600) + 600 s from PrepareHarness, no longer.
+      const expiresAt = check.ok ? check.grant.expiresAt : 0;
+      expect(expiresAt - Date.now() / 1000).toBeLessThanOrEqual(3600 + 600);
+      expect(expiresAt - Date.now() / 1000).toBeGreaterThan(3600);
     }
     // Nor does the container write one to its log.
     for (const c of containers.runs.values()) {
