@@ -135,7 +135,9 @@ export async function benchCost(dynamodbEndpoint: string): Promise<SummaryRow[]>
     `sensitivity: every invocation cold ${(100 * allCold).toFixed(3)} %; with prompt caching (earlier context at $0.30 / 1M) ${(100 * cached).toFixed(3)} %`,
   );
   const fixed = printMonthly(monthlyLines(stack), stack);
+  const harness = await (await import("./cost-harness.js")).benchHarnessCost(dynamodbEndpoint, stack);
   return [
+    ...harness,
     infoRow(
       "6. infra cost per task",
       `${usd(total(infra))} (model ${usd(total(model))}); fixed ${usd(fixed)} / month`,

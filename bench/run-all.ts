@@ -30,6 +30,7 @@ const BENCHES: Record<string, Bench> = {
   webhook: { run: async (e) => (await import("./webhook-latency.js")).benchWebhookLatency(e), dynamo: true },
   "mcp-tasks": { run: async (e) => (await import("./mcp-tasks.js")).benchMcpTasks(e), dynamo: true },
   console: { run: async (e) => (await import("./console.js")).benchConsole(e), dynamo: true },
+  harness: { run: async (e) => (await import("./harness-start.js")).benchHarnessStart(e), dynamo: true },
 };
 
 async function main(): Promise<void> {

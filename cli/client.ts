@@ -2,6 +2,7 @@ import { ToolError, UnexpectedResponseError } from "./errors.js";
 import { HttpClient, type HttpOptions } from "./http.js";
 import {
   CallToolResultSchema,
+  ChangesSchema,
   OutputPageSchema,
   TaskListSchema,
   TaskSchema,
@@ -58,6 +59,11 @@ export class TasksClient {
     return (
       await this.http.json("GET", `${taskPath(id)}/output`, OutputPageSchema, { query: { after, limit } })
     ).data;
+  }
+
+  /** GET /v1/tasks/{id}/changes: a harness task's files and patch (404 when it has none). */
+  async getChanges(id: string) {
+    return (await this.http.json("GET", `${taskPath(id)}/changes`, ChangesSchema)).data;
   }
 
   async stopTask(id: string) {

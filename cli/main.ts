@@ -9,6 +9,7 @@ import {
   tenantsSecretsCommand,
 } from "./commands/admin-tenants.js";
 import { webhookDeleteCommand, webhookSetCommand, webhookStatusCommand } from "./commands/admin-webhook.js";
+import { changesCommand } from "./commands/changes.js";
 import { listCommand } from "./commands/list.js";
 import { runCommand } from "./commands/run.js";
 import { stopCommand } from "./commands/stop.js";
@@ -25,6 +26,7 @@ export const COMMANDS: Command[] = [
   viewCommand,
   stopCommand,
   waitCommand,
+  changesCommand,
   tenantsListCommand,
   tenantsCreateCommand,
   tenantsConfigCommand,

@@ -14,6 +14,20 @@ export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
 
+/** GET /v1/tasks/{id}/changes (SPEC §9). */
+export const ChangesSchema = z
+  .object({
+    base: z.string(),
+    files: z.array(
+      z
+        .object({ path: z.string(), status: z.string(), additions: z.number(), deletions: z.number() })
+        .loose(),
+    ),
+    patch: z.string(),
+    branch: z.string().optional(),
+  })
+  .loose();
+
 export const TaskListSchema = z.object({ tasks: z.array(TaskSchema), next_cursor: z.string().nullable() });
 export type TaskList = z.infer<typeof TaskListSchema>;
 

@@ -12,6 +12,9 @@ new BackgroundAgentsStack(app, `BackgroundAgents-${settings.stage}`, {
   domainName: settings.domainName,
   certificateArn: settings.certificateArn,
   alarmEmail: settings.alarmEmail,
+  harnessCpu: settings.harnessCpu,
+  harnessMemoryMiB: settings.harnessMemoryMiB,
+  vpcId: settings.vpcId,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Tags.of(app).add("project", "background-agents-cloud");

@@ -2,8 +2,10 @@ import "./polyfills.js";
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import type { Executions } from "../shared/ports.js";
 import {
+  HARNESS_STATE,
   RECORD_FAILURE_STATE,
   RUN_AGENT_STATE,
+  RUNNER_STATES,
   type StateMachineDefinitionProps,
   stateMachineDefinition,
 } from "../shared/state-machine/definition.js";
@@ -13,6 +15,11 @@ export type StepHandler = (event: unknown) => Promise<unknown>;
 
 export interface LocalExecutionsOptions {
   handler: StepHandler;
+  /**
+   * The harness branch (SPEC §9): RunHarness's handler (the in-process harness runner) and how a
+   * stop ends a harness task's CLI at once. Without it a harness execution fails at RunHarness.
+   */
+  harness?: { handler: StepHandler; stop: (taskId: string) => void };
   definition?: Partial<StateMachineDefinitionProps>;
   /** Run this ASL document instead (e.g. the one `cdk synth` put in the template). */
   definitionDocument?: Record<string, unknown>;
@@ -40,16 +47,25 @@ export class LocalExecutions implements Executions {
     this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   }
 
-  async start(input: { tenantId: string; taskId: string }): Promise<void> {
+  async start(input: { tenantId: string; taskId: string; kind?: "model" | "harness" }): Promise<void> {
     if (this.running.has(input.taskId)) return; // like StartExecution with the same name: harmless
     const handler = (event: unknown) => this.options.handler(event) as Promise<never>;
+    const harness = this.options.harness;
+    const harnessHandler = harness
+      ? (event: unknown) => harness.handler(event) as Promise<never>
+      : async (): Promise<never> => {
+          throw new Error("this runtime runs no harness tasks");
+        };
     const retry = this.options.retryIntervalMs;
     const execution = this.machine.run(
-      { tenant_id: input.tenantId, task_id: input.taskId },
+      { tenant_id: input.tenantId, task_id: input.taskId, kind: input.kind ?? "model" },
       {
         noThrowOnAbort: true,
         overrides: {
-          taskResourceLocalHandlers: { [RUN_AGENT_STATE]: handler, [RECORD_FAILURE_STATE]: handler },
+          taskResourceLocalHandlers: {
+            ...Object.fromEntries(RUNNER_STATES.map((state) => [state, handler])),
+            [HARNESS_STATE]: harnessHandler,
+          },
           ...(retry !== undefined
             ? { retryIntervalOverrides: { [RUN_AGENT_STATE]: retry, [RECORD_FAILURE_STATE]: retry } }
             : {}),
@@ -68,8 +84,10 @@ export class LocalExecutions implements Executions {
   }
 
   async stop(input: { tenantId: string; taskId: string; cause: string }): Promise<void> {
-    // Like StopExecution. It does not cancel a step in flight: the step notices the stop itself.
+    // Like StopExecution. It does not cancel a model step in flight (the step notices the stop
+    // itself); a harness task's CLI is ended at once, as StopExecution stops the ECS task.
     this.running.get(input.taskId)?.abort();
+    this.options.harness?.stop(input.taskId);
   }
 
   /** In process: an execution this process runs now is running; any other is not there (a restart lost it). */

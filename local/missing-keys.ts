@@ -35,7 +35,9 @@ function dispatchableAgents(config: AgentConfig): string[] {
 export function missingKeyWarnings(config: AgentConfig, env: Record<string, string | undefined>): string[] {
   const missing = new Map<string, { variable: string; model: ModelSpec; agents: string[] }>();
   for (const name of dispatchableAgents(config)) {
-    const model = config.agents[name]!.model;
+    // A harness agent's CLI takes its keys from its own `env:`, not from a model of the config.
+    const model = config.agents[name]?.model;
+    if (!model) continue;
     const variable = providerKeyVariable(model);
     if (!variable || env[variable]) continue;
     const key = `${variable} ${model.provider}/${model.model}`;

@@ -4,18 +4,23 @@ import { LOOPBACK_HOSTS, type OriginPolicy } from "../functions/api/origin-guard
 import { createStepHandler } from "../functions/runner/run-agent-step.js";
 import { ensureTable } from "../shared/adapters/dynamo/table.js";
 import { DynamoWebhookStore } from "../shared/adapters/dynamo/webhook-store.js";
+import { agentKind } from "../shared/agent-spec.js";
 import {
   createRunnerDeps,
   createTaskService,
   createTenants,
   type DynamoConnection,
+  harnessChannels,
   openTable,
   serviceKeysFromSecret,
 } from "../shared/composition.js";
 import { DEFAULT_TENANT_ID } from "../shared/default-tenant.js";
+import { INTERRUPTED_HARNESS_ERROR } from "../shared/harness/repository-channel.js";
+import type { RunHarnessOptions } from "../shared/harness/run-harness.js";
 import { createLogger } from "../shared/logger.js";
 import type { Executions, Logger, ModelFactory } from "../shared/ports.js";
 import { ServiceKeys } from "../shared/security/service-secret.js";
+import { TaskCapabilities } from "../shared/security/task-capability.js";
 import type { Limits } from "../shared/tenants.js";
 import {
   DEFAULT_RUNNER_SETTINGS,
@@ -28,6 +33,7 @@ import { TaskEndNotifyingRepository } from "../shared/webhooks/task-end-hook.js"
 import { TimerDeliveryQueue } from "../shared/webhooks/timer-queue.js";
 import { WebhookDeliveries } from "../shared/webhooks/webhook-deliveries.js";
 import { LocalExecutions } from "./local-executions.js";
+import { LocalHarness } from "./local-harness.js";
 
 export const VERSION = "0.1.0";
 
@@ -86,6 +92,8 @@ export interface LocalRuntimeOptions {
   allowPrivateNetwork?: boolean;
   /** Hosts and browser origins accepted. @default the loopback names, no other origin */
   originPolicy?: OriginPolicy;
+  /** Harness runs (SPEC §9): flush interval, kill grace, temp root, and hooks (onSpawn). */
+  harness?: Omit<RunHarnessOptions, "signal" | "log">;
   /** Completion webhooks (SPEC §11): their retry schedule, time-out and how often due ones are looked for. */
   webhooks?: LocalWebhookOptions;
 }
@@ -119,7 +127,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
   await ensureTable(table.doc, options.tableName);
   const defaultTenantId = options.defaultTenant?.id ?? DEFAULT_TENANT_ID;
   const allowPrivateNetwork = options.allowPrivateNetwork ?? true;
-  const serviceKeys = serviceKeysFromSecret(options.serviceSecret ?? ServiceKeys.generateSecret());
+  const serviceSecret = options.serviceSecret ?? ServiceKeys.generateSecret();
+  const serviceKeys = serviceKeysFromSecret(serviceSecret);
   const { directory: tenants, admin: tenantAdmin } = createTenants(table, {
     serviceKeys,
     // Configs are held to the rule the runner applies to their URLs (SPEC §6).
@@ -176,9 +185,19 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     modelMaxRetries: options.modelMaxRetries,
     onWriter: options.onWriter,
   });
-  const stepHandler = createStepHandler(runnerDeps);
+  const capabilities = new TaskCapabilities(serviceSecret);
+  // PrepareHarness mints the task's capability as in the cloud; RunHarness runs the CLI in process.
+  const stepHandler = createStepHandler(runnerDeps, { capabilities: async () => capabilities });
+  const harness = new LocalHarness({
+    channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }),
+    log,
+    runner: { flushIntervalMs: options.runner?.flushIntervalMs ?? 1000, ...options.harness },
+  });
+  // An execution that reaches the model step for a harness agent (started without its kind).
+  runnerDeps.runHarness = (ref) => harness.run(ref);
   const local = new LocalExecutions({
     handler: stepHandler,
+    harness: { handler: harness.handler, stop: (taskId) => harness.stop(taskId) },
     ...(options.stateMachineDocument ? { definitionDocument: options.stateMachineDocument } : {}),
     ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
     onEnd: (taskId, outcome) => {
@@ -198,6 +217,12 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     ...(options.sseKeepaliveMs !== undefined ? { sseKeepaliveMs: options.sseKeepaliveMs } : {}),
     version: VERSION,
     originPolicy: options.originPolicy ?? { hosts: LOOPBACK_HOSTS, origins: [] },
+    // The internal routes a harness container reports through (as in the cloud), same channel.
+    harness: {
+      capabilities,
+      channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }),
+      limits: { repo, tenants },
+    },
   });
 
   /**
@@ -214,8 +239,20 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
       for (const status of ["running", "pending"] as const) {
         for await (const task of tasksInStatus(repo, tenantId, status, pageSize)) ids.add(task.id);
       }
+      const tenant = ids.size > 0 ? await tenants.get(tenantId) : null;
       for (const taskId of ids) {
-        await executions.start({ tenantId, taskId });
+        const task = await repo.get(tenantId, taskId, true);
+        const agent = task ? tenant?.config.agents[task.agent] : undefined;
+        if (agent && agentKind(agent) === "harness") {
+          // A coding CLI's run is not resumed (SPEC §9): the task ends failed, saying why.
+          if (task?.status === "running") {
+            await repo.transition(tenantId, taskId, "failed", { error: INTERRUPTED_HARNESS_ERROR });
+            continue;
+          }
+          await executions.start({ tenantId, taskId, kind: "harness" });
+        } else {
+          await executions.start({ tenantId, taskId, kind: "model" });
+        }
         resumed.push(taskId);
       }
     }
@@ -224,7 +261,19 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
 
   /** Ends or restarts tasks stuck open: the cloud's scheduled sweep, run here on a timer. */
   const sweep = (sweepOptions?: SweepOptions) =>
-    sweepStuckTasks({ repo, executions, tenantIds: () => tenants.listIds(), log }, sweepOptions);
+    sweepStuckTasks(
+      {
+        repo,
+        executions,
+        tenantIds: () => tenants.listIds(),
+        agentKind: async (tenantId, name) => {
+          const agent = (await tenants.get(tenantId))?.config.agents[name];
+          return agent ? agentKind(agent) : "model";
+        },
+        log,
+      },
+      sweepOptions,
+    );
   /** Task ends whose delivery a dead process never recorded (the sweep's webhook half). */
   const sweepWebhooks = () => sweepMissedTaskEnds({ repo, deliveries, tenantIds: () => tenants.listIds() });
   let sweeper: NodeJS.Timeout | undefined;
@@ -251,10 +300,13 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
       }, intervalMs);
       sweeper.unref();
     },
+    harness,
     close: async () => {
       clearInterval(sweeper);
       await webhookQueue.close();
       local.abortAll();
+      harness.stopAll();
+      await harness.drain();
     },
   };
 }

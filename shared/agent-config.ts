@@ -1,7 +1,15 @@
 import { isIP } from "node:net";
 import { type Document, isPair, isScalar, parseDocument, visit, YAMLParseError } from "yaml";
 import * as z from "zod";
-import type { AgentConfig, AgentSpec, ModelSpec } from "./agent-spec.js";
+import {
+  type AgentConfig,
+  type AgentSpec,
+  DEFAULT_HARNESS_TIMEOUT_SECONDS,
+  HARNESS_EFFORTS,
+  HARNESS_TYPES,
+  type HarnessSpec,
+  type ModelSpec,
+} from "./agent-spec.js";
 import { InvalidConfigError } from "./domain/errors.js";
 import { ENV_REF } from "./env-refs.js";
 import { isPublicAddress } from "./security/network-guard.js";
@@ -104,13 +112,50 @@ const ToolsetSchema = z.looseObject({
   tools: z.array(z.string().min(1)).optional(),
 });
 
+const KNOWN_HARNESS_KEYS = [
+  "type",
+  "effort",
+  "args",
+  "env",
+  "timeout",
+  "config",
+  "permission_policy",
+  "command",
+  "working_dir",
+  "workspace",
+];
+
+/** A YAML scalar given where a string is meant (`PORT: 8080` in `env:`): its text. */
+const ScalarText = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+const HarnessEntrySchema = z.looseObject({
+  type: z.enum(HARNESS_TYPES, { error: `must be one of: ${HARNESS_TYPES.join(", ")}` }),
+  effort: z.enum(HARNESS_EFFORTS, { error: `must be one of: ${HARNESS_EFFORTS.join(", ")}` }).optional(),
+  args: z.array(ScalarText).optional(),
+  env: z.record(z.string().min(1), ScalarText).optional(),
+  timeout: z.union([z.string().min(1), z.number().int().positive()]).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  permission_policy: z.union([z.string(), z.looseObject({ mode: z.string().optional() })]).optional(),
+  command: z.string().min(1).optional(),
+  working_dir: z.string().min(1).optional(),
+  workspace: z
+    .strictObject({
+      git: z.string().min(1),
+      ref: ScalarText.optional(),
+      token: z.string().optional(),
+      push: z.boolean().optional(),
+    })
+    .optional(),
+});
+
 const AgentEntrySchema = z.looseObject({
-  model: z.string().min(1),
+  model: z.string().min(1).optional(),
   description: z.string().optional(),
   instruction: z.string().optional(),
   sub_agents: z.array(z.string().min(1)).optional(),
   toolsets: z.array(ToolsetSchema).optional(),
   max_iterations: z.number().int().positive().optional(),
+  // Checked on its own (harnessSpec), so its problems come with every other one.
   harness: z.unknown().optional(),
 });
 
@@ -137,6 +182,12 @@ export interface ParseConfigOptions {
    * @default true (the parser alone knows no deployment: the admin use case passes its setting)
    */
   readonly allowPrivateNetwork?: boolean;
+  /**
+   * Whether the config is the local default tenant's (npm start's BGA_CONFIG): only there may a
+   * harness name its own `command` or `working_dir`, or a `workspace.git` that is a local path or
+   * `file://` URL (SPEC §9). @default false
+   */
+  readonly localTenant?: boolean;
 }
 
 /**
@@ -287,14 +338,39 @@ export function parseAgentConfig(yamlText: string, options: ParseConfigOptions =
 
   const agents: Record<string, AgentSpec> = {};
   for (const [name, agent] of Object.entries(file.agents)) {
-    const model = resolveModel(agent.model, `agents.${name}.model`);
-    if (dispatchable.has(name)) {
-      if (agent.harness !== undefined) {
+    if (agent.harness !== undefined && agent.harness !== null) {
+      const harness = harnessSpec(name, agent.harness, {
+        allowPrivateNetwork,
+        localTenant: options.localTenant ?? false,
+        problems,
+      });
+      if (agent.sub_agents?.length) {
         problems.push({
-          path: `agents.${name}.harness`,
-          reason: `agent "${name}" uses a harness (coding CLI); harness agents are planned but not yet supported`,
+          path: `agents.${name}.sub_agents`,
+          reason: `agent "${name}" is a harness agent (a coding CLI runs it); it has no sub_agents`,
         });
       }
+      if (harness) {
+        agents[name] = {
+          name,
+          kind: "harness",
+          description: agent.description ?? "",
+          instruction: agent.instruction ?? "",
+          harness,
+          sub_agents: [],
+          // A coding CLI brings its own tools: toolsets on a harness agent are ignored (SPEC §9).
+          toolsets: [],
+          max_iterations: agent.max_iterations ?? DEFAULT_MAX_ITERATIONS,
+        };
+      }
+      continue;
+    }
+    if (agent.model === undefined) {
+      problems.push({ path: `agents.${name}.model`, reason: "an agent needs a model: or a harness:" });
+      continue;
+    }
+    const model = resolveModel(agent.model, `agents.${name}.model`);
+    if (dispatchable.has(name)) {
       if (model && !(SUPPORTED_PROVIDERS as readonly string[]).includes(model.provider)) {
         const planned = (PLANNED_PROVIDERS as readonly string[]).includes(model.provider);
         problems.push({
@@ -340,6 +416,114 @@ export function parseAgentConfig(yamlText: string, options: ParseConfigOptions =
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return { agents };
+}
+
+/** A Go-style duration (`30m`, `1h30m`, `90s`) or a number of seconds, in seconds. */
+function durationSeconds(value: string | number): number | undefined {
+  if (typeof value === "number") return value;
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value.trim());
+  if (!m || value.trim() === "") return undefined;
+  const seconds = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+  return seconds > 0 ? seconds : undefined;
+}
+
+/** The permission modes of Docker's runtime; a background task cannot answer a prompt. */
+const REFUSED_PERMISSION_MODES: Record<string, string> = {
+  ask: "it asks a person before each tool call, and a background task has nobody to answer",
+  deny_all: "it denies every tool call, and a coding CLI without tools cannot do its task",
+};
+
+/** The harness block of an agent, checked (SPEC §9); problems are pushed with their paths. */
+function harnessSpec(
+  name: string,
+  raw: unknown,
+  ctx: { allowPrivateNetwork: boolean; localTenant: boolean; problems: ConfigProblem[] },
+): HarnessSpec | undefined {
+  const path = `agents.${shownName(name)}.harness`;
+  const parsed = HarnessEntrySchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const p of zodProblems(parsed.error))
+      ctx.problems.push({ path: p.path === "(root)" ? path : `${path}.${p.path}`, reason: p.reason });
+    return undefined;
+  }
+  const entry = parsed.data;
+  const before = ctx.problems.length;
+  const problem = (key: string, reason: string) => ctx.problems.push({ path: `${path}.${key}`, reason });
+  for (const key of Object.keys(entry)) {
+    if (!KNOWN_HARNESS_KEYS.includes(key)) problem(key, `unknown key "${key}"`);
+  }
+  const policy = entry.permission_policy;
+  const mode = typeof policy === "string" ? policy : policy?.mode;
+  if (mode !== undefined && mode !== "auto_allow") {
+    const why = REFUSED_PERMISSION_MODES[mode];
+    problem(
+      "permission_policy",
+      why
+        ? `agent "${name}": permission_policy mode "${mode}" is refused: ${why}; use auto_allow (the default)`
+        : `agent "${name}": unknown permission_policy mode "${mode}"; background tasks allow only auto_allow`,
+    );
+  }
+  let timeoutSeconds = DEFAULT_HARNESS_TIMEOUT_SECONDS;
+  if (entry.timeout !== undefined) {
+    const seconds = durationSeconds(entry.timeout);
+    if (seconds === undefined) problem("timeout", `not a duration: "${entry.timeout}" (e.g. 30m, 1h, 90s)`);
+    else timeoutSeconds = seconds;
+  }
+  for (const key of ["command", "working_dir"] as const) {
+    if (entry[key] !== undefined && !ctx.localTenant) {
+      problem(
+        key,
+        `agent "${name}": ${key} is honoured only for the local default tenant (npm start); in the service every task gets the pinned CLI and a fresh workspace`,
+      );
+    }
+  }
+  const ws = entry.workspace;
+  if (ws) {
+    const reason = gitUrlProblem(ws.git, ctx);
+    if (reason) problem("workspace.git", reason);
+  }
+  if (ctx.problems.length > before) return undefined;
+  return {
+    type: entry.type,
+    ...(entry.effort ? { effort: entry.effort } : {}),
+    args: entry.args ?? [],
+    env: entry.env ?? {},
+    timeout_seconds: timeoutSeconds,
+    ...(entry.config ? { config: entry.config } : {}),
+    ...(ws
+      ? {
+          workspace: {
+            git: ws.git,
+            ...(ws.ref !== undefined ? { ref: ws.ref } : {}),
+            ...(ws.token !== undefined ? { token: ws.token } : {}),
+            push: ws.push ?? false,
+          },
+        }
+      : {}),
+    ...(entry.command !== undefined ? { command: entry.command } : {}),
+    ...(entry.working_dir !== undefined ? { working_dir: entry.working_dir } : {}),
+  };
+}
+
+/**
+ * What is wrong with a `workspace.git`, if anything: `https://` under the private-network rule;
+ * a local path or `file://` only for the local default tenant (a git host on this machine).
+ */
+function gitUrlProblem(
+  value: string,
+  ctx: { allowPrivateNetwork: boolean; localTenant: boolean },
+): string | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme === "file") {
+    return ctx.localTenant
+      ? undefined
+      : "a local path or file:// repository works only for the local default tenant (npm start); use an https:// URL";
+  }
+  if (scheme !== "https") return "not an https:// URL (git over http, ssh or git:// is not supported)";
+  if (/[^/]*:[^/@]*@/.test(value.replace(/^https:\/\//, "").split("/")[0] ?? "")) {
+    return "holds a password in the URL; give the token as workspace.token (it is sent in a header, never in the URL)";
+  }
+  return urlProblem(value, ctx.allowPrivateNetwork);
 }
 
 /**

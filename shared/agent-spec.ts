@@ -29,11 +29,51 @@ export interface ModelSpec {
   region?: string;
 }
 
+/** The coding CLIs a harness agent may run (SPEC §9). */
+export const HARNESS_TYPES = ["claude-code", "codex"] as const;
+export type HarnessType = (typeof HARNESS_TYPES)[number];
+export const HARNESS_EFFORTS = ["low", "medium", "high"] as const;
+/** A harness's `timeout` when it names none (SPEC §9); never above the tenant's max_task_seconds. */
+export const DEFAULT_HARNESS_TIMEOUT_SECONDS = 600;
+
+/** A harness agent's CLI settings (SPEC §9), as parsed; values may still hold `${env.NAME}`. */
+export interface HarnessSpec {
+  type: HarnessType;
+  effort?: (typeof HARNESS_EFFORTS)[number] | undefined;
+  args: string[];
+  /** Variables given to the CLI; values may hold `${env.NAME}`, resolved when the task runs. */
+  env: Record<string, string>;
+  timeout_seconds: number;
+  /** Docker's `config:` block, kept as given (codex: `-c key=value` overrides). */
+  config?: Record<string, unknown> | undefined;
+  workspace?:
+    | {
+        git: string;
+        ref?: string | undefined;
+        /** May hold `${env.NAME}`; sent as a header, never in a URL. */
+        token?: string | undefined;
+        push: boolean;
+      }
+    | undefined;
+  /** The local default tenant only: the CLI binary to run instead of the pinned one. */
+  command?: string | undefined;
+  /** The local default tenant only: run in this directory instead of a fresh workspace. */
+  working_dir?: string | undefined;
+}
+
+/** How an agent is run: by this service's model loop, or by a coding CLI (a harness). */
+export type AgentKind = "model" | "harness";
+
 export interface AgentSpec {
   name: string;
+  /** Absent in configs stored before harness agents existed: "model". */
+  kind?: AgentKind | undefined;
   description: string;
   instruction: string;
-  model: ModelSpec;
+  /** The model of a `model` agent (a harness agent has none). */
+  model?: ModelSpec | undefined;
+  /** The CLI of a `harness` agent. */
+  harness?: HarnessSpec | undefined;
   sub_agents: string[];
   toolsets: ToolsetSpec[];
   max_iterations: number;
@@ -69,6 +109,27 @@ const ToolsetSpecSchema = lazy(() =>
   }),
 );
 
+const HarnessSpecSchema = lazy(() =>
+  z.object({
+    type: z.enum(HARNESS_TYPES),
+    effort: z.enum(HARNESS_EFFORTS).optional(),
+    args: z.array(z.string()),
+    env: z.record(z.string(), z.string()),
+    timeout_seconds: z.number().int().positive(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    workspace: z
+      .object({
+        git: z.string().min(1),
+        ref: z.string().min(1).optional(),
+        token: z.string().optional(),
+        push: z.boolean(),
+      })
+      .optional(),
+    command: z.string().min(1).optional(),
+    working_dir: z.string().min(1).optional(),
+  }),
+);
+
 /** The parsed form, as stored in JSON: checked again when read back (a boundary like any other). */
 export const AgentConfigSchema = lazy(
   () =>
@@ -77,9 +138,11 @@ export const AgentConfigSchema = lazy(
         z.string().min(1),
         z.object({
           name: z.string().min(1),
+          kind: z.enum(["model", "harness"]).optional(),
           description: z.string(),
           instruction: z.string(),
-          model: ModelSpecSchema(),
+          model: ModelSpecSchema().optional(),
+          harness: HarnessSpecSchema().optional(),
           sub_agents: z.array(z.string()),
           toolsets: z.array(ToolsetSpecSchema()),
           max_iterations: z.number().int().positive(),
@@ -97,6 +160,11 @@ export function agentConfigToJson(config: AgentConfig): string {
   return JSON.stringify(config);
 }
 
+/** How the agent runs: a coding CLI (harness) or the model loop. */
+export function agentKind(agent: Pick<AgentSpec, "kind" | "harness">): AgentKind {
+  return agent.kind ?? (agent.harness ? "harness" : "model");
+}
+
 /** The agents a caller may start: the caller's own `sub_agents`. */
 export function subAgentsOf(config: AgentConfig, caller: string): string[] {
   return config.agents[caller]?.sub_agents ?? [];
@@ -108,7 +176,7 @@ export function subAgentsOf(config: AgentConfig, caller: string): string[] {
  */
 export async function parseAgentConfigText(
   yamlText: string,
-  options: { readonly allowPrivateNetwork?: boolean } = {},
+  options: { readonly allowPrivateNetwork?: boolean; readonly localTenant?: boolean } = {},
 ): Promise<AgentConfig> {
   const { parseAgentConfig } = await import("./agent-config.js");
   return parseAgentConfig(yamlText, options);

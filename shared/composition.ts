@@ -7,6 +7,8 @@ import { DynamoWebhookStore } from "./adapters/dynamo/webhook-store.js";
 import { LambdaExtensionSecrets } from "./adapters/secrets/lambda-extension-secrets.js";
 import { createStepFunctionsClient, SfnExecutions } from "./adapters/sfn/sfn-executions.js";
 import type { Env } from "./config.js";
+import type { HarnessChannel } from "./harness/channel.js";
+import { RepositoryHarnessChannel } from "./harness/repository-channel.js";
 import type { Executions, Logger, MetricsSink, ModelFactory } from "./ports.js";
 import { ServiceKeys } from "./security/service-secret.js";
 import type { Limits, TenantDirectory } from "./tenants.js";
@@ -178,6 +180,33 @@ export interface RunnerDepsSettings {
   /** Retries the model SDK makes inside a step, before the state machine's own. @default the SDK's */
   readonly modelMaxRetries?: number | undefined;
   readonly onWriter?: RunnerDeps["onWriter"];
+}
+
+export interface HarnessChannelSettings {
+  readonly tenants: Pick<TenantDirectory, "get">;
+  /** Whether a harness's `workspace.git` may reach loopback/private/link-local addresses. */
+  readonly allowPrivateNetwork: boolean;
+  readonly log?: Logger | undefined;
+}
+
+/**
+ * The repository-backed HarnessChannel of one task (SPEC §9): the local runner uses it in
+ * process, and the API's internal harness routes answer the Fargate container with it.
+ */
+export function harnessChannels(
+  table: Pick<Table, "tasks">,
+  settings: HarnessChannelSettings,
+): (ref: { tenantId: string; taskId: string }) => HarnessChannel {
+  return (ref) =>
+    new RepositoryHarnessChannel(
+      {
+        repo: table.tasks,
+        tenants: settings.tenants,
+        allowPrivateNetwork: settings.allowPrivateNetwork,
+        log: settings.log,
+      },
+      ref,
+    );
 }
 
 /** The model factory, loaded on first use: the API and the reconciler never load it. */

@@ -1,6 +1,7 @@
 import type { ModelSpec } from "./agent-spec.js";
 import type { Chunk, NewChunk } from "./domain/chunk.js";
 import type { TaskRecord, TaskStatus, Usage } from "./domain/task.js";
+import type { TaskChanges } from "./harness/channel.js";
 import type { Limits } from "./tenants.js";
 
 /**
@@ -120,11 +121,21 @@ export interface TaskRepository {
   /** The newest chunks whose text adds up to at least `bytes` (or all), oldest first. */
   latestChunks(tenantId: string, taskId: string, bytes: number): Promise<Chunk[]>;
   runningCount(tenantId: string): Promise<number>;
+  /** Keeps a harness task's changes (SPEC §9) until `expiresAt` (epoch seconds), replacing any. */
+  putChanges(tenantId: string, taskId: string, changes: TaskChanges, expiresAt: number): Promise<void>;
+  /** A task's changes with the patch; null for a task that has none. */
+  getChanges(tenantId: string, taskId: string): Promise<TaskChanges | null>;
+  /** A task's changes without the patch (one small read: what the view and the result line need). */
+  changesSummary(tenantId: string, taskId: string): Promise<Omit<TaskChanges, "patch"> | null>;
 }
 
 /** Starts and stops the workflow execution behind a task (Step Functions or the local runner). */
 export interface Executions {
-  start(input: { tenantId: string; taskId: string }): Promise<void>;
+  /**
+   * `kind` goes into the execution's input, where the state machine branches on it (a harness
+   * agent runs its coding CLI; SPEC §9). Absent: a model agent.
+   */
+  start(input: { tenantId: string; taskId: string; kind?: "model" | "harness" }): Promise<void>;
   stop(input: { tenantId: string; taskId: string; cause: string }): Promise<void>;
   /** Whether the task's execution is running, has ended, or was never started. */
   describe(input: { tenantId: string; taskId: string }): Promise<"running" | "ended" | "missing">;

@@ -24,6 +24,13 @@ export const keys = {
   }),
   /** The parts of a checkpoint after the first (one item holds at most CHECKPOINT_PART_BYTES). */
   checkpointPartSk: (part: number) => `CHECKPOINT#${String(part).padStart(4, "0")}`,
+  /** A harness task's changes (SPEC §9): base, files and branch; the patch in parts after it. */
+  changes: (tenantId: string, taskId: string) => ({
+    pk: `TENANT#${tenantId}#TASK#${taskId}`,
+    sk: "CHANGES",
+  }),
+  /** The parts of a task's changes (gzipped patch, at most CHANGES_PART_BYTES each). */
+  changesPartSk: (part: number) => `CHANGES#${String(part).padStart(4, "0")}`,
   counters: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "COUNTERS" }),
   idempotency: (tenantId: string, keyHash: string) => ({
     pk: `TENANT#${tenantId}#IDEMPOTENCY#${keyHash}`,

@@ -36,6 +36,16 @@ export const PRICES = {
   customMetricMonth: 0.3,
   /** KMS: per customer-managed key per month (AWS-managed keys cost nothing per month). */
   kmsKeyMonth: 1,
+  /** Fargate Linux/ARM (Graviton), per vCPU-hour ($0.03238), billed per second with a 1-minute minimum. */
+  fargateArmVcpuHour: 0.03238,
+  /** … per GB-hour of memory ($0.00356). */
+  fargateArmGbHour: 0.00356,
+  /** A public IPv4 address, per hour (a Fargate task in a public subnet has one while it runs). */
+  publicIpv4Hour: 0.005,
+  /** Data transfer out to the internet, per GB (first 10 TB/month). */
+  dataOutGb: 0.09,
+  /** ECR private repository storage, per GB-month. */
+  ecrStorageGbMonth: 0.1,
   /** A mid-tier model (an assumption, not measured): per input token ($3 per million). */
   modelInputToken: 3 / 1_000_000,
   /** … per input token read from a prompt cache ($0.30 per million), for a sensitivity line. */

@@ -15,6 +15,9 @@ export interface StackInventory {
   /** Functions with active X-Ray tracing. */
   tracedFunctions: number;
   pitr: boolean;
+  /** The harness task definition's size (SPEC §9): vCPU units and MiB. */
+  harnessCpu: number;
+  harnessMemoryMiB: number;
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -55,7 +58,11 @@ export async function stackInventory(): Promise<StackInventory> {
       (r.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled?: boolean } | undefined)
         ?.PointInTimeRecoveryEnabled,
   );
+  const [taskDefinition] = ofType("AWS::ECS::TaskDefinition");
+  if (!taskDefinition) throw new Error("no harness task definition in the template");
   return {
+    harnessCpu: Number(taskDefinition.Properties?.Cpu),
+    harnessMemoryMiB: Number(taskDefinition.Properties?.Memory),
     secrets: ofType("AWS::SecretsManager::Secret").length,
     alarmMetrics: ofType("AWS::CloudWatch::Alarm").reduce((n, a) => n + alarmMetricCount(a), 0),
     alarms: ofType("AWS::CloudWatch::Alarm").length,

@@ -9,6 +9,7 @@ import { errorResponse, makeErrorHandler } from "./errors.js";
 import { OpenApiRoutes } from "./openapi.js";
 import { originGuard } from "./origin-guard.js";
 import { agentsRoutes } from "./routes/agents.js";
+import { INTERNAL_HARNESS_PREFIX, internalHarnessRoutes } from "./routes/internal-harness.js";
 import { mcpRoutes } from "./routes/mcp.js";
 import { tasksRoutes } from "./routes/tasks.js";
 import { toolsRoutes } from "./routes/tools.js";
@@ -36,6 +37,9 @@ const KNOWN_ROUTES: [RegExp, string[]][] = [
   [/^\/v1\/admin\/tenants\/[^/]+\/keys\/[^/]+$/, ["DELETE"]],
   [/^\/v1\/admin\/tenants\/[^/]+\/webhook$/, ["GET", "PUT", "DELETE"]],
   [/^\/v1\/admin\/tenants\/[^/]+\/webhook\/deliveries$/, ["GET"]],
+  [/^\/internal\/v1\/harness\/[^/]+\/(claim|flush)$/, ["POST"]],
+  [/^\/internal\/v1\/harness\/[^/]+\/status$/, ["GET"]],
+  [/^\/internal\/v1\/harness\/[^/]+\/changes$/, ["PUT"]],
 ];
 
 const isAdminPath = (path: string) => path === "/v1/admin" || path.startsWith("/v1/admin/");
@@ -116,6 +120,8 @@ export function createApp(deps: ApiDeps) {
   agentsRoutes(routes);
   toolsRoutes(routes, deps);
   mcpRoutes(app, routes, deps);
+  // Harness containers, each with its own task's capability (not a tenant key): SPEC §9.
+  if (deps.harness) app.route(INTERNAL_HARNESS_PREFIX, internalHarnessRoutes(deps.harness));
   const adminApp = deps.admin ? lazyAdminApp(deps.admin.service, routes, deps.log) : undefined;
   if (adminApp) {
     // After the admin check above; the body limit has already wrapped the request.

@@ -2,6 +2,7 @@ import type { Tenant, TenantDirectory } from "../../shared/tenants.js";
 import type { Logger, TaskService } from "../../shared/use-cases/task-service.js";
 import type { TenantAdmin } from "../../shared/use-cases/tenant-admin.js";
 import type { OriginPolicy } from "./origin-guard.js";
+import type { InternalHarnessDeps } from "./routes/internal-harness.js";
 
 export interface ApiDeps {
   service: TaskService;
@@ -16,6 +17,8 @@ export interface ApiDeps {
   version: string;
   /** Hosts and browser origins accepted (SPEC §8); absent: any host, only the service's own origin. */
   originPolicy?: OriginPolicy;
+  /** The internal routes of harness containers (SPEC §9); absent: not served. */
+  harness?: InternalHarnessDeps;
 }
 
 /** Hono environment: what the auth middleware puts on the context for the handlers. */

@@ -6,6 +6,7 @@ import { createPowertools } from "../../shared/adapters/observability/powertools
 import {
   createTaskService,
   createTenants,
+  harnessChannels,
   lambdaSecrets,
   serviceKeysFromSecret,
   stepFunctionsExecutions,
@@ -13,6 +14,7 @@ import {
 } from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 import { lazy } from "../../shared/lazy.js";
+import { TaskCapabilities } from "../../shared/security/task-capability.js";
 import { LimitsPatchSchema } from "../../shared/tenants.js";
 import { errorResponse } from "./errors.js";
 
@@ -98,6 +100,17 @@ async function buildApp() {
     // Any host (the Function URL answers only to its own name; CloudFront sends that name too);
     // browsers of other origins only when BGA_ALLOWED_ORIGINS names them (the custom domain does).
     originPolicy: { origins: env.BGA_ALLOWED_ORIGINS },
+    // Harness containers report here with their task's capability (SPEC §9), keyed from the
+    // service secret, which only the API and the runner (PrepareHarness mints them) can read.
+    harness: {
+      capabilities: new TaskCapabilities(serviceSecret),
+      channel: harnessChannels(table, {
+        tenants: tenants.directory,
+        allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
+        log,
+      }),
+      limits: { repo: table.tasks, tenants: tenants.directory },
+    },
   });
 }
 

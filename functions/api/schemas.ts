@@ -50,6 +50,30 @@ export const OutputPage = z
   .object({ chunks: z.array(ChunkObject), next_after: z.number().int(), status: TaskStatusSchema })
   .meta({ id: "OutputPage" });
 
+export const ChangesObject = z
+  .object({
+    base: z.string().meta({
+      description: "The commit the workspace started from (git's empty tree for an empty workspace)",
+    }),
+    files: z.array(
+      z.object({
+        path: z.string(),
+        status: z.enum(["added", "modified", "deleted", "renamed"]),
+        additions: z.number().int(),
+        deletions: z.number().int(),
+      }),
+    ),
+    patch: z.string().meta({
+      description:
+        "A unified diff `git apply` accepts (binary files listed in files, not in the patch), at most max_output_bytes",
+    }),
+    branch: z
+      .string()
+      .optional()
+      .meta({ description: "The branch the changes were pushed to (workspace.push)" }),
+  })
+  .meta({ id: "TaskChanges" });
+
 export const IdempotencyHeaders = z.object({
   "idempotency-key": z.string().min(1).max(255).optional(),
 });

@@ -6,6 +6,7 @@ import {
   type LambdaInvocationContext,
 } from "../../shared/adapters/observability/powertools.js";
 import { createSqsClient, SqsDeliveryQueue } from "../../shared/adapters/sqs/webhook-queue.js";
+import { agentKind, storedAgentConfig } from "../../shared/agent-spec.js";
 import { stepFunctionsExecutions, tableFromEnv } from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 import { type SweepOutcome, sweepStuckTasks } from "../../shared/use-cases/sweep.js";
@@ -57,7 +58,19 @@ function build(): Reconciler {
   const deliveries = new WebhookDeliveries(webhooks, table.tasks, undefined, log);
   return {
     reconcile: (event) => reconcileExecution({ repo: table.tasks, log }, event),
-    sweep: () => sweepStuckTasks({ repo: table.tasks, executions, tenantIds, log }),
+    sweep: () =>
+      sweepStuckTasks({
+        repo: table.tasks,
+        executions,
+        tenantIds,
+        // A harness agent's execution takes the harness branch (SPEC §9).
+        agentKind: async (tenantId, agent) => {
+          const record = await store.get(tenantId);
+          const spec = record ? (await storedAgentConfig(record)).agents[agent] : undefined;
+          return spec ? agentKind(spec) : "model";
+        },
+        log,
+      }),
     queueTaskEnd: (event) =>
       queueTaskEnd({ webhooks, queue }, ExecutionStatusChangeEventSchema.parse(event).detail),
     sweepWebhooks: () => sweepWebhooks({ repo: table.tasks, deliveries, store: webhooks, queue, tenantIds }),

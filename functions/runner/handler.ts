@@ -14,8 +14,12 @@ import {
   tableFromEnv,
 } from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
+import { TaskCapabilities } from "../../shared/security/task-capability.js";
 import { DEFAULT_RUNNER_SETTINGS } from "../../shared/use-cases/run-agent.js";
+import type { PrepareHarnessOutput } from "../harness/prepare.js";
 import { createStepHandler, type StepOutput } from "./run-agent-step.js";
+
+type StepResult = StepOutput | PrepareHarnessOutput;
 
 /** Logger and metrics: once per cold start. */
 const powertools = createPowertools("bga-runner");
@@ -29,7 +33,7 @@ const CloudEnvSchema = z.object({
 });
 
 /** Wires the step handler from the environment: once per cold start. */
-function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
+function buildStepHandler(): (event: unknown) => Promise<StepResult> {
   const env = loadEnv();
   const parsed = CloudEnvSchema.safeParse(process.env);
   if (!parsed.success) throw new ConfigError(`invalid environment:\n${z.prettifyError(parsed.error)}`);
@@ -39,10 +43,24 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
   const secrets = lambdaSecrets();
   // Each tenant's `${env.NAME}` and provider keys come from its own encrypted secrets, never
   // from this function's environment (SPEC §6): no processEnvTenant in the cloud.
+  const serviceSecret = () => secrets.getSecretString(cloud.BGA_SERVICE_SECRET_ARN);
   const tenants = lazyTenantDirectory(async () => {
-    const serviceSecret = await secrets.getSecretString(cloud.BGA_SERVICE_SECRET_ARN);
-    return createTenants(table, { serviceKeys: serviceKeysFromSecret(serviceSecret) }).directory;
+    return createTenants(table, { serviceKeys: serviceKeysFromSecret(await serviceSecret()) }).directory;
   });
+  // PrepareHarness mints a harness container's capability for its own task (SPEC §9).
+  let capabilities: Promise<TaskCapabilities> | undefined;
+  const harness = {
+    capabilities: () => {
+      capabilities ??= serviceSecret().then(
+        (secret) => new TaskCapabilities(secret),
+        (err: unknown) => {
+          capabilities = undefined;
+          throw err;
+        },
+      );
+      return capabilities;
+    },
+  };
   // Nested dispatch: a sub-agent's background_agents tools use the same use cases as the API.
   const service = cloud.BGA_STATE_MACHINE_ARN
     ? createTaskService(table, {
@@ -63,13 +81,14 @@ function buildStepHandler(): (event: unknown) => Promise<StepOutput> {
       log,
       metrics: powertools.sink,
     }),
+    harness,
   );
 }
 
-let cached: ((event: unknown) => Promise<StepOutput>) | undefined;
+let cached: ((event: unknown) => Promise<StepResult>) | undefined;
 
 /** Lambda entry point. Configuration is read and checked once per cold start. */
-export async function handler(event: unknown, context?: LambdaInvocationContext): Promise<StepOutput> {
+export async function handler(event: unknown, context?: LambdaInvocationContext): Promise<StepResult> {
   return powertools.invocation(context, async () => {
     cached ??= buildStepHandler();
     return cached(event);

@@ -1,5 +1,7 @@
 import * as z from "zod";
+import type { TaskCapabilities } from "../../shared/security/task-capability.js";
 import { failTask, type RunnerDeps, runAgent } from "../../shared/use-cases/run-agent.js";
+import { PrepareHarnessInputSchema, type PrepareHarnessOutput, prepareHarness } from "../harness/prepare.js";
 
 /**
  * The runner step as the state machine calls it (shared/state-machine/definition.ts): its input
@@ -16,6 +18,7 @@ export const StepInputSchema = z.discriminatedUnion("action", [
     error: z.string().optional(),
     cause: z.unknown().optional(),
   }),
+  PrepareHarnessInputSchema,
 ]);
 export type StepInput = z.infer<typeof StepInputSchema>;
 export interface StepOutput {
@@ -24,7 +27,10 @@ export interface StepOutput {
   done: boolean;
 }
 
-export async function runAgentStep(deps: RunnerDeps, input: StepInput): Promise<StepOutput> {
+export async function runAgentStep(
+  deps: RunnerDeps,
+  input: Exclude<StepInput, { action: "prepare_harness" }>,
+): Promise<StepOutput> {
   const out = { tenant_id: input.tenant_id, task_id: input.task_id };
   const ref = { tenantId: input.tenant_id, taskId: input.task_id };
   if (input.action === "fail") {
@@ -37,9 +43,44 @@ export async function runAgentStep(deps: RunnerDeps, input: StepInput): Promise<
   return { ...out, done: await runAgent(deps, ref) };
 }
 
+/** What the PrepareHarness state needs: the capabilities, keyed from the service secret. */
+export interface HarnessStepDeps {
+  capabilities: () => Promise<TaskCapabilities>;
+}
+
 /** The step handler: parse the state input, run the use case, return the state output. */
-export function createStepHandler(deps: RunnerDeps): (event: unknown) => Promise<StepOutput> {
-  return async (event) => runAgentStep(deps, StepInputSchema.parse(event));
+export function createStepHandler(
+  deps: RunnerDeps,
+  harness?: HarnessStepDeps,
+): (event: unknown) => Promise<StepOutput | PrepareHarnessOutput> {
+  return async (event) => {
+    const input = StepInputSchema.parse(event);
+    if (input.action === "prepare_harness") {
+      if (!harness) throw new Error("this runner cannot prepare harness tasks (no capabilities)");
+      return prepareHarness({ capabilities: harness.capabilities, tenants: deps.tenants }, input);
+    }
+    return runAgentStep(deps, input);
+  };
+}
+
+/**
+ * RunHarness (`ecs:runTask.sync`) fails with the ECS task as its cause when the container stops
+ * unsuccessfully (killed, out of memory, exited non-zero): say so, with ECS's reason and exit code.
+ */
+function harnessContainerStopped(cause: unknown): string | undefined {
+  const parsed = z
+    .object({
+      StoppedReason: z.string().max(1024),
+      Containers: z
+        .array(z.object({ ExitCode: z.number().optional(), Reason: z.string().max(1024).optional() }))
+        .optional(),
+    })
+    .safeParse(cause);
+  if (!parsed.success) return undefined;
+  const container = parsed.data.Containers?.[0];
+  const exit = container?.ExitCode !== undefined ? ` (exit code ${container.ExitCode})` : "";
+  const reason = container?.Reason ? `: ${container.Reason}` : "";
+  return `the harness container stopped before the task ended: ${parsed.data.StoppedReason}${exit}${reason}`;
 }
 
 /** Turns a Step Functions error (name + cause) into the task's one-line error. No internals leak. */
@@ -49,6 +90,8 @@ export function describeFailure(name: string | undefined, cause: unknown): strin
     try {
       const parsed = JSON.parse(cause) as { errorMessage?: unknown };
       message = typeof parsed.errorMessage === "string" ? parsed.errorMessage : cause;
+      const stopped = harnessContainerStopped(parsed);
+      if (stopped) return stopped;
     } catch {
       message = cause;
     }

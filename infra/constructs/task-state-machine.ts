@@ -1,11 +1,12 @@
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
-import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
+import { ArnFormat, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import {
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_EXECUTION_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS,
+  type HarnessRunProps,
   stateMachineDefinition,
 } from "../../shared/state-machine/definition.js";
 import { acknowledgeGrantWildcards } from "./nag.js";
@@ -29,6 +30,21 @@ export interface TaskStateMachineProps {
   readonly logRetention?: RetentionDays;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Where RunHarness runs harness tasks (a HarnessTask), and how the state machine's role is
+   * allowed to. @default none: the definition's local placeholders (harness tasks cannot run)
+   */
+  readonly harness?: {
+    readonly run: HarnessRunProps;
+    grantRun(grantee: IGrantable): Grant;
+  };
+}
+
+/** A state machine by ARN, for constructs that must not depend on it (the API: RunHarness needs its URL). */
+export interface TaskStateMachineRef {
+  readonly stateMachineArn: string;
+  grantStartExecution(grantee: IGrantable): Grant;
+  grantStopExecution(grantee: IGrantable): Grant;
 }
 
 /**
@@ -66,6 +82,7 @@ export class TaskStateMachine extends Construct {
       ...(props.timeoutSeconds !== undefined ? { timeoutSeconds: props.timeoutSeconds } : {}),
       ...(props.stepTimeoutSeconds !== undefined ? { stepTimeoutSeconds: props.stepTimeoutSeconds } : {}),
       ...(props.maxAttempts !== undefined ? { maxAttempts: props.maxAttempts } : {}),
+      ...(props.harness ? { harness: props.harness.run } : {}),
     });
 
     this.logGroup = new LogGroup(this, "Logs", {
@@ -85,6 +102,15 @@ export class TaskStateMachine extends Construct {
       },
     });
     props.runner.grantInvoke(this.stateMachine);
+    if (props.harness) {
+      const grant = props.harness.grantRun(this.stateMachine);
+      acknowledgeGrantWildcards(
+        this.stateMachine,
+        grant,
+        "ecs:StopTask and ecs:DescribeTasks of the harness cluster's tasks, whose IDs ECS assigns at run " +
+          "time (and conditioned on that cluster): what ecs:runTask.sync needs to follow and stop its task",
+      );
+    }
     Validations.of(this.stateMachine.role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
@@ -121,5 +147,42 @@ export class TaskStateMachine extends Construct {
 
   get stateMachineArn(): string {
     return this.stateMachine.stateMachineArn;
+  }
+
+  /**
+   * The state machine named `stateMachineName` in `scope`'s stack, by its ARN alone: grants on it
+   * reference no resource, so the grantee does not depend on the state machine (which may then
+   * depend on the grantee, e.g. on the API's URL).
+   */
+  static fromName(scope: Construct, id: string, stateMachineName: string): TaskStateMachineRef {
+    const stack = Stack.of(scope);
+    const stateMachineArn = stack.formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const executions = stack.formatArn({
+      service: "states",
+      resource: "execution",
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const imported = StateMachine.fromStateMachineArn(scope, id, stateMachineArn);
+    const reason =
+      "Execution names are task IDs, known only at run time: the wildcard covers executions of this state machine only";
+    return {
+      stateMachineArn,
+      grantStartExecution: (grantee) => imported.grantStartExecution(grantee),
+      grantStopExecution: (grantee) => {
+        const grant = Grant.addToPrincipal({
+          grantee,
+          actions: ["states:StopExecution"],
+          resourceArns: [executions],
+        });
+        acknowledgeGrantWildcards(grantee, grant, reason);
+        return grant;
+      },
+    };
   }
 }

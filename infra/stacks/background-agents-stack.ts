@@ -1,5 +1,6 @@
 import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { type IVpc, Vpc } from "aws-cdk-lib/aws-ec2";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
@@ -9,6 +10,7 @@ import { TABLE_SCHEMA } from "../../shared/table-schema.js";
 import { type Limits, LimitsPatchSchema } from "../../shared/tenants.js";
 import { ApiDistribution, CertificateArnSchema, DomainNameSchema } from "../constructs/api-distribution.js";
 import { ApiFunction } from "../constructs/api-function.js";
+import { HarnessTask, isFargateSize } from "../constructs/harness-task.js";
 import { AlarmEmailSchema, Monitoring } from "../constructs/monitoring.js";
 import { ConstructPropsError } from "../constructs/props-error.js";
 import { Reconciler } from "../constructs/reconciler.js";
@@ -86,6 +88,23 @@ export const StackSettingsSchema = z
     certificateArn: CertificateArnSchema.optional(),
     /** Subscribed by email to the topic every alarm notifies. @default no subscription */
     alarmEmail: AlarmEmailSchema.optional(),
+    /** vCPU units of a harness task's Fargate container (SPEC §9). @default 1024 */
+    harnessCpu: z.coerce.number().int().positive().optional(),
+    /** Memory (MiB) of a harness task's container; a Fargate size for harnessCpu. @default 2048 */
+    harnessMemoryMiB: z.coerce.number().int().positive().optional(),
+    /**
+     * Run harness containers in this existing VPC (its public subnets; looked up at synth, which
+     * then needs AWS credentials once). @default a new VPC with public subnets and no NAT gateway
+     */
+    vpcId: z
+      .string()
+      .regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC ID (vpc-…)")
+      .optional(),
+  })
+  .refine((settings) => isFargateSize(settings.harnessCpu ?? 1024, settings.harnessMemoryMiB ?? 2048), {
+    path: ["harnessMemoryMiB"],
+    message: "harnessCpu and harnessMemoryMiB must be a Fargate task size (e.g. 1024 with 2048-8192)",
+    when: isObjectPayload,
   })
   // Checked even when another setting is bad (`when`), so that every problem is listed at once.
   .refine((settings) => settings.domainName !== undefined || settings.certificateArn === undefined, {
@@ -103,7 +122,19 @@ export type StackSettings = z.infer<typeof StackSettingsSchema>;
 /** Reads the stack settings from the CDK context; throws a clear message for a bad value. */
 export function stackSettingsFromContext(scope: Construct): StackSettings {
   const raw = Object.fromEntries(
-    (["stage", "logRetentionDays", "defaultLimits", "domainName", "certificateArn", "alarmEmail"] as const)
+    (
+      [
+        "stage",
+        "logRetentionDays",
+        "defaultLimits",
+        "domainName",
+        "certificateArn",
+        "alarmEmail",
+        "harnessCpu",
+        "harnessMemoryMiB",
+        "vpcId",
+      ] as const
+    )
       .map((key) => [key, scope.node.tryGetContext(key)] as const)
       .filter(([, value]) => value !== undefined),
   );
@@ -137,6 +168,14 @@ export interface BackgroundAgentsStackProps extends StackProps {
   readonly domainName?: string;
   /** ACM certificate in us-east-1 covering `domainName`. @default none (no custom domain) */
   readonly certificateArn?: string;
+  /** vCPU units of a harness task (SPEC §9). @default 1024 */
+  readonly harnessCpu?: number;
+  /** Memory (MiB) of a harness task. @default 2048 */
+  readonly harnessMemoryMiB?: number;
+  /** The network of the harness containers. @default a new VPC, public subnets, no NAT gateway */
+  readonly harnessVpc?: IVpc;
+  /** An existing VPC by ID for the harness containers (looked up at synth); ignored with `harnessVpc`. */
+  readonly vpcId?: string;
 }
 
 /**
@@ -155,6 +194,8 @@ export class BackgroundAgentsStack extends Stack {
   readonly reconciler: Reconciler;
   /** Completion webhooks: the delivery queue, its dead-letter queue and alarm, the sender. */
   readonly webhookDelivery: WebhookDelivery;
+  /** Where harness tasks run: the Fargate task definition, its cluster and network (SPEC §9). */
+  readonly harness: HarnessTask;
   /** The CloudFront distribution of the custom domain, if one is set. */
   readonly customDomain?: ApiDistribution;
   readonly monitoring: Monitoring;
@@ -212,20 +253,37 @@ export class BackgroundAgentsStack extends Stack {
       stateMachine: { arn: stateMachineArn, name: stateMachineName },
       logRetention,
     });
-    this.stateMachine = new TaskStateMachine(this, "TaskStateMachine", {
-      runner: this.runner,
-      stateMachineName,
-      logRetention,
-    });
+    // The API knows the state machine by its ARN alone, so that the state machine can be given the
+    // API's URL (where harness containers report) without a dependency cycle.
     this.api = new ApiFunction(this, "Api", {
       table: this.tasks,
-      stateMachine: this.stateMachine,
+      stateMachine: TaskStateMachine.fromName(this, "TaskStateMachineRef", stateMachineName),
       serviceSecret: this.serviceSecret,
       adminToken: this.adminToken,
       logRetention,
       defaultLimits: props.defaultLimits,
       // A browser on the custom domain (the team console) calls the API from that origin.
       ...(props.domainName ? { allowedOrigins: [`https://${props.domainName}`] } : {}),
+    });
+    const harnessVpc =
+      props.harnessVpc ??
+      (props.vpcId ? Vpc.fromLookup(this, "HarnessVpc", { vpcId: props.vpcId }) : undefined);
+    this.harness = new HarnessTask(this, "Harness", {
+      ...(harnessVpc ? { vpc: harnessVpc } : {}),
+      ...(props.harnessCpu !== undefined ? { cpu: props.harnessCpu } : {}),
+      ...(props.harnessMemoryMiB !== undefined ? { memoryMiB: props.harnessMemoryMiB } : {}),
+      logRetention,
+    });
+    this.stateMachine = new TaskStateMachine(this, "TaskStateMachine", {
+      runner: this.runner,
+      stateMachineName,
+      logRetention,
+      // Containers reach the internal routes on the Function URL (the custom domain's DNS record
+      // is not made by this stack, so it may not resolve yet).
+      harness: {
+        run: this.harness.runProps(this.api.url.url),
+        grantRun: (grantee) => this.harness.grantRun(grantee),
+      },
     });
     if (props.domainName !== undefined && props.certificateArn !== undefined) {
       this.customDomain = new ApiDistribution(this, "CustomDomain", {

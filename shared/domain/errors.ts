@@ -75,6 +75,15 @@ export class TaskNotFoundError extends DomainError {
   }
 }
 
+/** GET /v1/tasks/{id}/changes of a task that has none (not a harness task, or nothing changed). */
+export class ChangesNotFoundError extends DomainError {
+  readonly code = "task_not_found";
+  readonly httpStatus = 404;
+  constructor(id: string) {
+    super(`task ${id} has no changes (only a harness task whose workspace changed has them)`);
+  }
+}
+
 export class TaskNotRunningError extends DomainError {
   readonly code = "task_not_running";
   readonly httpStatus = 409;

@@ -1,11 +1,11 @@
 import * as z from "zod";
 import { headUtf8 } from "../domain/chunk.js";
 import { DomainError, InvalidArgumentsError, TaskNotFoundError } from "../domain/errors.js";
-import { MAX_DEPTH, type TaskStatus, toPublicTask } from "../domain/task.js";
+import { isFinished, MAX_DEPTH, type TaskStatus, toPublicTask } from "../domain/task.js";
 import type { Tenant } from "../tenants.js";
 import { RESULT_BYTES, type TaskService, VIEW_OUTPUT_BYTES } from "../use-cases/task-service.js";
 import { DEFAULT_WAIT_SECONDS, TOOL_SPECS, type ToolName } from "./definitions.js";
-import { listText, runText, stopText, viewText } from "./texts.js";
+import { changesLine, listText, runText, stopText, viewText } from "./texts.js";
 
 /** An MCP CallToolResult. */
 export interface ToolResult {
@@ -118,16 +118,20 @@ async function dispatch(name: ToolName, rawArgs: unknown, ctx: ToolContext): Pro
           }))
         : [];
       const structured = children.length ? { ...task, children } : task;
+      // A harness task's changes, once it has ended (they are kept at its end).
+      const summary = isFinished(task.status) ? await service.changesSummary(tenant, record) : null;
+      const changes = summary ? changesLine(summary) : "";
+      const extra = changes ? { changes } : {};
       if (task.status === "completed") {
         const full = task.result ?? "";
         const text = headUtf8(full, RESULT_BYTES);
         const omitted = Buffer.byteLength(full) - Buffer.byteLength(text);
-        return ok(viewText(task, { result: { text, omitted }, children }), structured);
+        return ok(viewText(task, { result: { text, omitted }, children, ...extra }), structured);
       }
-      if (task.status === "failed") return ok(viewText(task, { children }), structured);
+      if (task.status === "failed") return ok(viewText(task, { children, ...extra }), structured);
       // Running, pending, and stopped: the output so far (what a stopped task kept), bounded.
       const recent = await service.recentOutput(tenant, record, VIEW_OUTPUT_BYTES);
-      return ok(viewText(task, { recent, children }), structured);
+      return ok(viewText(task, { recent, children, ...extra }), structured);
     }
     case "stop_background_agent": {
       const args = parseToolArgs(name, rawArgs);

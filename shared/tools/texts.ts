@@ -31,9 +31,18 @@ export interface ViewBody {
   recent?: { text: string; omitted: number };
   /** Final result (completed), bounded. */
   result?: { text: string; omitted: number };
+  /** A harness task's `Changes: …` line (SPEC §9), ending the text; absent when nothing changed. */
+  changes?: string;
 }
 
 export function viewText(task: Task, body: ViewBody): string {
+  const text = viewBody(task, body);
+  // A completed harness task's result already ends with it.
+  if (!body.changes || text.endsWith(body.changes)) return text;
+  return `${text}\n\n${body.changes}`;
+}
+
+function viewBody(task: Task, body: ViewBody): string {
   const children = body.children?.length
     ? `Children: ${body.children.map((c) => `${c.id} (${c.agent}, ${c.status})`).join(", ")}\n`
     : "";
@@ -71,4 +80,19 @@ function recentText(task: Task, r: { text: string; omitted: number }): string {
 
 export function stopText(id: string): string {
   return `Background agent task ${id} stopped.`;
+}
+
+/** `Changes: N files changed (+A -D): path, path, …` (and the branch when pushed), or "" for none. */
+export function changesLine(
+  changes: { files: { path: string; additions: number; deletions: number }[]; branch?: string | undefined },
+  maxPaths = 20,
+): string {
+  const { files } = changes;
+  if (files.length === 0) return "";
+  const add = files.reduce((n, f) => n + f.additions, 0);
+  const del = files.reduce((n, f) => n + f.deletions, 0);
+  const shown = files.slice(0, maxPaths).map((f) => f.path);
+  const more = files.length > maxPaths ? `, … (${files.length - maxPaths} more)` : "";
+  const branch = changes.branch ? ` (pushed to branch ${changes.branch})` : "";
+  return `Changes: ${files.length} ${files.length === 1 ? "file" : "files"} changed (+${add} -${del}): ${shown.join(", ")}${more}${branch}`;
 }

@@ -3,6 +3,9 @@ import { byteLength, headUtf8, type NewChunk } from "../domain/chunk.js";
 import type { TaskStatus, Usage } from "../domain/task.js";
 import type { Checkpoint, FlushInput, FlushOutcome, TaskRepository } from "../ports.js";
 
+/** The one store write the writer makes: the TaskRepository, or a harness task's channel. */
+export type OutputStore = Pick<TaskRepository, "flush">;
+
 /** One flush as sent to the store: sent again unchanged when it failed. */
 interface UnsentWrite {
   input: FlushInput;
@@ -55,7 +58,7 @@ export class OutputWriter {
   writes = 0;
 
   constructor(
-    private readonly repo: TaskRepository,
+    private readonly repo: OutputStore,
     private readonly options: OutputWriterOptions,
   ) {
     this.lastSeq = options.lastSeq;

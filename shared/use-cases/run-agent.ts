@@ -1,4 +1,4 @@
-import type { AgentSpec } from "../agent-spec.js";
+import { type AgentSpec, agentKind } from "../agent-spec.js";
 import { headUtf8 } from "../domain/chunk.js";
 import { addUsage, isFinished, type TaskRecord } from "../domain/task.js";
 import {
@@ -57,6 +57,11 @@ export interface RunnerDeps {
   metrics?: MetricsSink;
   /** Sees every writer a step uses (benchmarks count writes through it). */
   onWriter?: (writer: OutputWriter) => void;
+  /**
+   * Runs a harness task (shared/harness/) when its execution reached the model step: a state
+   * machine without the harness branch, or an execution started without the agent kind.
+   */
+  runHarness?: (ref: TaskRef) => Promise<void>;
 }
 
 export interface TaskRef {
@@ -83,12 +88,20 @@ export async function runAgent(deps: RunnerDeps, ref: TaskRef): Promise<boolean>
     });
     return true;
   }
+  if (agentKind(agent) === "harness" || !agent.model) {
+    if (deps.runHarness) await deps.runHarness(ref);
+    else
+      await deps.repo.transition(task.tenant_id, task.id, "failed", {
+        error: `agent "${task.agent}" is a harness agent, which this runner does not run`,
+      });
+    return true;
+  }
   if (task.status === "pending") {
     const moved = await deps.repo.transition(task.tenant_id, task.id, "running");
     if (!moved.moved) return true;
     task = moved.task;
   }
-  const run = await prepareRun(deps, task, agent, tenant);
+  const run = await prepareRun(deps, task, agent, agent.model, tenant);
   run.heartbeat.arm();
   try {
     return await runTurns(run);
@@ -143,13 +156,14 @@ async function prepareRun(
   deps: RunnerDeps,
   task: TaskRecord,
   agent: AgentSpec,
+  modelSpec: NonNullable<AgentSpec["model"]>,
   tenant: Tenant,
 ): Promise<Run> {
   const { limits, credentials } = tenant;
   const stepStart = Date.now();
   const deadline = Date.parse(task.started_at ?? task.created_at) + limits.max_task_seconds * 1000;
   // A missing secret or a refused endpoint fails here, before any work.
-  const model = await deps.createModel(agent.model, credentials);
+  const model = await deps.createModel(modelSpec, credentials);
   const toolbox = await openToolbox(agent, {
     tenant,
     task,

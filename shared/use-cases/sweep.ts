@@ -6,6 +6,8 @@ export interface SweepDeps {
   executions: Executions;
   /** Every tenant's ID. */
   tenantIds: () => Promise<string[]>;
+  /** How an agent of the tenant runs, for the execution's input (SPEC §9). @default "model" */
+  agentKind?: (tenantId: string, agent: string) => Promise<"model" | "harness">;
   log: Logger;
   now?: () => Date;
 }
@@ -61,7 +63,8 @@ export async function sweepStuckTasks(deps: SweepDeps, options: SweepOptions = {
         const execution = await deps.executions.describe(ref);
         if (execution === "running") continue;
         if (execution === "missing" && status === "pending") {
-          await deps.executions.start(ref);
+          const kind = deps.agentKind ? await deps.agentKind(tenantId, task.agent) : "model";
+          await deps.executions.start({ ...ref, kind });
           outcome.started.push(task.id);
           deps.log.warn("sweep: started the execution of a pending task that had none", {
             tenant_id: tenantId,

@@ -1,7 +1,8 @@
-import { subAgentsOf } from "../agent-spec.js";
+import { agentKind, subAgentsOf } from "../agent-spec.js";
 import { byteLength, type Chunk, headUtf8 } from "../domain/chunk.js";
 import {
   AgentNotAllowedError,
+  ChangesNotFoundError,
   ConcurrencyLimitError,
   ExecutionStartError,
   IdempotencyConflictError,
@@ -10,6 +11,7 @@ import {
   TaskTooLargeError,
 } from "../domain/errors.js";
 import { isFinished, newTaskRecord, TaskIdSchema, type TaskRecord, type TaskStatus } from "../domain/task.js";
+import type { TaskChanges } from "../harness/channel.js";
 
 /** Only well-formed IDs are looked up; any other is answered like a missing task. */
 function isTaskId(id: string): boolean {
@@ -112,7 +114,12 @@ export class TaskService {
     }
     if (req.parent) await this.repo.addChild(req.tenant.id, req.parent.id, record.id);
     try {
-      await this.executions.start({ tenantId: record.tenant_id, taskId: record.id });
+      const agent = req.tenant.config.agents[req.agent];
+      await this.executions.start({
+        tenantId: record.tenant_id,
+        taskId: record.id,
+        kind: agent ? agentKind(agent) : "model",
+      });
     } catch (err) {
       this.log.error("execution start failed", { task_id: record.id, error: String(err) });
       await this.repo.transition(record.tenant_id, record.id, "failed", {
@@ -192,6 +199,21 @@ export class TaskService {
       shown = byteLength(text);
     }
     return { text, omitted: Math.max(0, task.output_bytes - shown) };
+  }
+
+  /** A harness task's changes (SPEC §9); TaskNotFoundError for a task that has none. */
+  async changes(tenant: Tenant, taskId: string): Promise<TaskChanges> {
+    await this.get(tenant, taskId);
+    const changes = await this.repo.getChanges(tenant.id, taskId);
+    if (!changes) throw new ChangesNotFoundError(taskId);
+    return changes;
+  }
+
+  /** The changes summary of a harness task, for its view (null: none, or not a harness agent). */
+  async changesSummary(tenant: Tenant, task: TaskRecord): Promise<Omit<TaskChanges, "patch"> | null> {
+    const agent = tenant.config.agents[task.agent];
+    if (!agent || agentKind(agent) !== "harness") return null;
+    return this.repo.changesSummary(tenant.id, task.id);
   }
 
   async stop(tenant: Tenant, taskId: string, parentId?: string): Promise<TaskRecord> {

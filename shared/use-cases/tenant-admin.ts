@@ -36,8 +36,12 @@ export const CallerNameSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "no
 export const MAX_STORED_CONFIG_BYTES = 350 * 1024;
 
 /** The parsed form of a config as stored: 422 with every problem, 413 when it cannot be stored. */
-async function storedConfigJson(config: string, allowPrivateNetwork: boolean): Promise<string> {
-  const json = agentConfigToJson(await parseConfig(config, { allowPrivateNetwork }));
+async function storedConfigJson(
+  config: string,
+  allowPrivateNetwork: boolean,
+  localTenant = false,
+): Promise<string> {
+  const json = agentConfigToJson(await parseConfig(config, { allowPrivateNetwork, localTenant }));
   const bytes = Buffer.byteLength(config) + Buffer.byteLength(json);
   if (bytes > MAX_STORED_CONFIG_BYTES) throw new ConfigTooLargeError(bytes, MAX_STORED_CONFIG_BYTES);
   return json;
@@ -290,7 +294,8 @@ export class TenantAdmin {
   async ensureDefaultTenant(id: string, config: string, apiKey: string): Promise<void> {
     // Not a write through the admin API but the operator's own BGA_CONFIG: its URLs meet the
     // network guard when a task connects (and a task that names a refused one fails saying so).
-    await this.store.upsert(id, config, await storedConfigJson(config, true));
+    // The local default tenant (BGA_CONFIG): its harness may name a command, a working_dir, a local repository.
+    await this.store.upsert(id, config, await storedConfigJson(config, true, true));
     const hash = this.keys.hashApiKey(apiKey);
     const previous = (await this.store.listKeys(id)).find((k) => k.key_id === "key_default");
     // A changed BGA_API_KEY replaces the old default key.

@@ -72,13 +72,16 @@ describe("the CDK app's settings (-c name=value)", () => {
     expect(subscriptions).toHaveLength(1);
     expect(subscriptions[0]?.Properties).toMatchObject({ Protocol: "email", Endpoint: "ops@example.com" });
     expect(subscriptions[0]?.Properties.TopicArn).toEqual(template.Outputs.AlarmTopicArn?.Value);
-  });
+  }, 120_000);
 
   it("fail the synth with every bad value named, before anything is built", () => {
     const run = synth({
       defaultLimits: '{"max_running_tasks":0,"max_task_secs":60}',
       domainName: "api.example.com",
       alarmEmail: "ops.example.com",
+      harnessCpu: "1024",
+      harnessMemoryMiB: "1000",
+      vpcId: "default",
     });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("context: invalid settings:");
@@ -86,5 +89,9 @@ describe("the CDK app's settings (-c name=value)", () => {
     expect(run.stderr).toContain('-c defaultLimits: Unrecognized key: "max_task_secs"');
     expect(run.stderr).toContain("-c certificateArn: domainName and certificateArn go together");
     expect(run.stderr).toContain("-c alarmEmail: must be an email address such as ops@example.com");
-  });
+    expect(run.stderr).toContain(
+      "-c harnessMemoryMiB: harnessCpu and harnessMemoryMiB must be a Fargate task size",
+    );
+    expect(run.stderr).toContain("-c vpcId: must be a VPC ID (vpc-…)");
+  }, 120_000);
 });

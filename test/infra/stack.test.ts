@@ -120,18 +120,43 @@ describe("state machine", () => {
     expect(sm.Properties.StateMachineType).toBe("STANDARD");
     expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
     const placeholder = "arn:aws:lambda:us-east-1:123456789012:function:runner-placeholder";
-    const runnerArn = { "Fn::GetAtt": [idOf(stack.runner.function), "Arn"] };
+    const harness = stack.harness;
+    const subnets = harness.vpc.publicSubnets.map((subnet) => idOf(subnet));
+    // Each reference the definition may hold, and what stands for it in the expected definition.
+    const tokens = new Map<string, string>([
+      [JSON.stringify({ "Fn::GetAtt": [idOf(stack.runner.function), "Arn"] }), placeholder],
+      [JSON.stringify({ "Fn::GetAtt": [idOf(harness.cluster), "Arn"] }), "cluster-arn"],
+      [JSON.stringify({ Ref: idOf(harness.taskDefinition) }), "task-definition-arn"],
+      [JSON.stringify({ "Fn::GetAtt": [idOf(harness.securityGroup), "GroupId"] }), "sg-harness"],
+      [JSON.stringify({ "Fn::GetAtt": [idOf(stack.api.url), "FunctionUrl"] }), "https://api.example/"],
+      ...subnets.map((id, i) => [JSON.stringify({ Ref: id }), `subnet-${i}`] as [string, string]),
+    ]);
     const body = sm.Properties.DefinitionString as { "Fn::Join": [string, Json[]] };
     const [separator, parts] = body["Fn::Join"];
     expect(separator).toBe("");
     const text = parts
       .map((part) => {
         if (typeof part === "string") return part;
-        expect(part).toEqual(runnerArn);
-        return placeholder;
+        const stand = tokens.get(JSON.stringify(part));
+        expect(stand, JSON.stringify(part)).toBeDefined();
+        return stand;
       })
       .join("");
-    expect(JSON.parse(text)).toEqual(stateMachineDefinition({ runnerFunctionArn: placeholder }));
+    expect(subnets).toHaveLength(2);
+    expect(JSON.parse(text)).toEqual(
+      stateMachineDefinition({
+        runnerFunctionArn: placeholder,
+        harness: {
+          clusterArn: "cluster-arn",
+          taskDefinitionArn: "task-definition-arn",
+          containerName: "harness",
+          subnetIds: subnets.map((_, i) => `subnet-${i}`),
+          securityGroupIds: ["sg-harness"],
+          assignPublicIp: true,
+          apiUrl: "https://api.example/",
+        },
+      }),
+    );
   });
 
   it("logs every event to a log group with a retention", () => {
@@ -177,9 +202,14 @@ describe("functions", () => {
     expect(fn?.Properties.Environment).toMatchObject({
       Variables: {
         BGA_TABLE_NAME: { Ref: idOf(stack.tasks.table) },
-        BGA_STATE_MACHINE_ARN: { Ref: idOf(stack.stateMachine.stateMachine) },
       },
     });
+    // By its ARN (the state machine's fixed name), not a reference: the state machine needs the API's URL.
+    const arn = JSON.stringify(
+      (fn?.Properties.Environment as { Variables: Record<string, Json> } | undefined)?.Variables
+        .BGA_STATE_MACHINE_ARN,
+    );
+    expect(arn).toContain(`:stateMachine:${stack.stackName}-tasks`);
   });
 
   it("carry no provider credential, secret value or agent config in any environment", () => {
@@ -224,14 +254,11 @@ describe("API", () => {
   it("may start executions of the state machine only, and stop only its executions", () => {
     const statements = statementsOfRole(idOf(stack.api.function.role));
     const states = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("states:")));
-    const smRef = { Ref: idOf(stack.stateMachine.stateMachine) };
+    const name = `${stack.stackName}-tasks`;
     expect(states.map(actionsOf)).toEqual([["states:StartExecution"], ["states:StopExecution"]]);
-    expect(states[0]?.Resource).toEqual(smRef);
-    const stop = states[1]?.Resource as { "Fn::Join": [string, Json[]] };
-    const parts = stop["Fn::Join"][1];
-    expect(parts).toContainEqual(":execution:");
-    expect(parts).toContainEqual({ "Fn::Select": [6, { "Fn::Split": [":", smRef] }] });
-    expect(parts.at(-1)).toBe(":*");
+    // By ARN from the fixed name: the state machine depends on the API (its URL), not the reverse.
+    expect(JSON.stringify(states[0]?.Resource)).toMatch(new RegExp(`:stateMachine:${name}"\\]\\]}$`));
+    expect(JSON.stringify(states[1]?.Resource)).toMatch(new RegExp(`:execution:${name}:\\*"\\]\\]}$`));
   });
 
   it("lets the runner start and stop executions of the task state machine only (nested dispatch)", () => {

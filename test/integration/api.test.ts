@@ -238,6 +238,7 @@ describe("REST API", () => {
         "/v1/agents",
         "/v1/tasks",
         "/v1/tasks/{id}",
+        "/v1/tasks/{id}/changes",
         "/v1/tasks/{id}/events",
         "/v1/tasks/{id}/output",
         "/v1/tasks/{id}/stop",

@@ -46,7 +46,7 @@ describe("stored agent configs", () => {
     const changed = config.replace("max_tokens: 64", "max_tokens: 128");
     await admin.setConfig("json", changed);
     const after = agentConfigFromJson((await store.get("json"))?.config_json ?? "");
-    expect(after.agents.worker?.model.max_tokens).toBe(128);
+    expect(after.agents.worker?.model?.max_tokens).toBe(128);
     // The admin API shows the YAML and the agents, never the internal JSON form.
     const view = await admin.get("json");
     expect(view).not.toHaveProperty("config_json");

@@ -65,6 +65,7 @@ export class FakeAnthropic {
   readonly requests: AnthropicRecordedRequest[] = [];
   private queue: FakeAnthropicReply[] = [];
   private fallback: FakeAnthropicReply = { text: "ok" };
+  private responder: ((request: AnthropicRecordedRequest) => FakeAnthropicReply | undefined) | undefined;
   private server: Server;
   /** The base URL to configure (`base_url`): the SDK appends `/v1/messages`. */
   url = "";
@@ -85,6 +86,14 @@ export class FakeAnthropic {
     return this;
   }
 
+  /** Replies made from the request, after the queue and before the fallback (undefined: fallback). */
+  setResponder(
+    responder: ((request: AnthropicRecordedRequest) => FakeAnthropicReply | undefined) | undefined,
+  ): this {
+    this.responder = responder;
+    return this;
+  }
+
   setFallback(reply: FakeAnthropicReply): this {
     this.fallback = reply;
     return this;
@@ -94,6 +103,7 @@ export class FakeAnthropic {
     this.queue = [];
     this.requests.length = 0;
     this.fallback = { text: "ok" };
+    this.responder = undefined;
   }
 
   async close(): Promise<void> {
@@ -131,7 +141,7 @@ export class FakeAnthropic {
       sendError(res, 400, "invalid_request_error", "max_tokens: Field required");
       return;
     }
-    const reply = this.queue.shift() ?? this.fallback;
+    const reply = this.queue.shift() ?? this.responder?.(record) ?? this.fallback;
     if (reply.status) {
       sendError(
         res,

@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
-import { createLocalRuntime, type LocalRuntime, type LocalWebhookOptions } from "../../local/runtime.js";
+import {
+  createLocalRuntime,
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  type LocalWebhookOptions,
+} from "../../local/runtime.js";
 import { isFinished, type Task, type TaskStatus } from "../../shared/domain/task.js";
 import { createLogger } from "../../shared/logger.js";
 import type { Limits } from "../../shared/tenants.js";
@@ -24,6 +29,8 @@ export interface HarnessOptions {
   dynamodbEndpoint?: string;
   /** Completion webhooks' retry schedule, time-out and poll (default: the runtime's). */
   webhooks?: LocalWebhookOptions;
+  /** Harness runs (SPEC §9): runner settings and hooks (onSpawn). */
+  harnessRunner?: LocalRuntimeOptions["harness"];
 }
 
 /**
@@ -51,6 +58,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     waitPollMs: 30,
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     log: createLogger(process.env.BGA_TEST_LOG === "1" ? "debug" : "silent"),
+    ...(options.harnessRunner ? { harness: options.harnessRunner } : {}),
   });
 
   const headers = (extra: Record<string, string> = {}) => ({

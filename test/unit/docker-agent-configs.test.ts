@@ -58,3 +58,19 @@ describe("configs in the format of Docker's agent runtime", () => {
     ]);
   });
 });
+
+describe("harness sub-agents in the format of Docker's agent runtime (SPEC §9)", () => {
+  it("coding_harness_background_agents.yaml loads unchanged", () => {
+    const config = parseAgentConfig(fixture("coding-harness-background-agents.yaml"));
+    expect(config.agents.root?.kind).toBeUndefined();
+    expect(config.agents.root?.sub_agents).toEqual(["claude", "codex"]);
+    expect(config.agents.claude).toMatchObject({
+      kind: "harness",
+      harness: { type: "claude-code", effort: "medium", args: [], env: {}, timeout_seconds: 600 },
+      sub_agents: [],
+      toolsets: [],
+    });
+    expect(config.agents.claude?.model).toBeUndefined();
+    expect(config.agents.codex?.harness).toMatchObject({ type: "codex", effort: "medium" });
+  });
+});

@@ -41,7 +41,13 @@ describe("Step Functions executions", () => {
     expect(req?.body).toEqual({
       stateMachineArn: SM,
       name: "agent_task_abc",
-      input: '{"tenant_id":"acme","task_id":"agent_task_abc"}',
+      // The state machine branches on the kind (SPEC §9); a start without one is a model agent's.
+      input: '{"tenant_id":"acme","task_id":"agent_task_abc","kind":"model"}',
+    });
+    endpoint.enqueue({ status: 200, body: { executionArn: "y", startDate: 1767225600 } });
+    await executions.start({ tenantId: "acme", taskId: "agent_task_def", kind: "harness" });
+    expect(endpoint.requests[1]?.body).toMatchObject({
+      input: '{"tenant_id":"acme","task_id":"agent_task_def","kind":"harness"}',
     });
   });
 

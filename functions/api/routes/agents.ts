@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { subAgentsOf } from "../../../shared/agent-spec.js";
+import { agentKind, subAgentsOf } from "../../../shared/agent-spec.js";
 import type { ApiEnv } from "../context.js";
 import { defineRoute, type OpenApiRoutes } from "../openapi.js";
 import { errorResponses } from "../schemas.js";
@@ -31,9 +31,7 @@ export function agentsRoutes(routes: OpenApiRoutes<ApiEnv>): void {
     const config = c.get("tenant").config;
     const agents = subAgentsOf(config, c.get("caller")).map((name) => {
       const spec = config.agents[name];
-      // A harness agent (SPEC §9) has a `harness` block instead of a model.
-      const harness = spec !== undefined && "harness" in spec && spec.harness !== undefined;
-      return { name, description: spec?.description ?? "", kind: harness ? "harness" : "model" } as const;
+      return { name, description: spec?.description ?? "", kind: spec ? agentKind(spec) : "model" };
     });
     return c.json({ agents }, 200);
   });

@@ -4,6 +4,7 @@ import { isFinished, toPublicTask } from "../../../shared/domain/task.js";
 import type { ApiDeps, ApiEnv } from "../context.js";
 import { defineRoute, type OpenApiRoutes } from "../openapi.js";
 import {
+  ChangesObject,
   CreateTaskBody,
   ErrorSchema,
   errorResponses,
@@ -94,6 +95,19 @@ const stopTask = defineRoute({
   },
 });
 
+const getChanges = defineRoute({
+  method: "get",
+  path: "/v1/tasks/{id}/changes",
+  summary: "A harness task's changes to its workspace: files and a patch `git apply` accepts",
+  security,
+  request: { params: TaskIdParam },
+  responses: {
+    200: { description: "The workspace's changes against its start", schema: ChangesObject },
+    ...errorResponses,
+    404: { description: "No such task, or a task without changes", schema: ErrorSchema },
+  },
+});
+
 /** How long an SSE stream may stay silent before it sends a keepalive comment. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
@@ -144,6 +158,11 @@ export function tasksRoutes(routes: OpenApiRoutes<ApiEnv>, deps: ApiDeps): void 
     const { after, limit } = input.query;
     const page = await service.output(c.get("tenant"), input.param.id, after, limit);
     return c.json(page, 200);
+  });
+
+  routes.route(getChanges, async (c, input) => {
+    const changes = await service.changes(c.get("tenant"), input.param.id);
+    return c.json(changes, 200);
   });
 
   routes.route(stopTask, async (c, input) => {

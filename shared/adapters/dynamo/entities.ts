@@ -159,6 +159,36 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     computeKey: ({ pk, part }) => ({ pk, sk: keys.checkpointPartSk(part) }),
   });
 
+  /** A harness task's changes (sk CHANGES): the summary; the gzipped patch in TaskChangesPart items. */
+  const TaskChangesHead = new Entity({
+    name: "TaskChanges",
+    table,
+    ...plain,
+    schema: item({
+      pk: string().key().hidden(),
+      /** Gzipped JSON of {base, files, branch}. */
+      summary: binary(),
+      /** How many patch parts follow. */
+      parts: number(),
+      expires_at: number().hidden(),
+    }),
+    computeKey: ({ pk }) => ({ pk, sk: keys.changes("", "").sk }),
+  });
+
+  /** A part of a task's gzipped patch (DynamoDB items hold 400 KB). */
+  const TaskChangesPart = new Entity({
+    name: "TaskChangesPart",
+    table,
+    ...plain,
+    schema: item({
+      pk: string().key().hidden(),
+      part: number().key(),
+      data: binary(),
+      expires_at: number().hidden(),
+    }),
+    computeKey: ({ pk, part }) => ({ pk, sk: keys.changesPartSk(part) }),
+  });
+
   /** A tenant's running-task count (the concurrency limit). */
   const Counters = new Entity({
     name: "Counters",
@@ -304,6 +334,8 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     OutputChunk,
     Checkpoint,
     CheckpointPart,
+    TaskChangesHead,
+    TaskChangesPart,
     Counters,
     Idempotency,
     TenantProfile,

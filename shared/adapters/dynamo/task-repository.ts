@@ -5,6 +5,7 @@ import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
 import { EntityFormatter } from "dynamodb-toolbox/entity/actions/format";
 import { GetItemCommand } from "dynamodb-toolbox/entity/actions/get";
 import type { Condition } from "dynamodb-toolbox/entity/actions/parseCondition";
+import { PutItemCommand } from "dynamodb-toolbox/entity/actions/put";
 import { DeleteTransaction } from "dynamodb-toolbox/entity/actions/transactDelete";
 import { PutTransaction } from "dynamodb-toolbox/entity/actions/transactPut";
 import { UpdateTransaction } from "dynamodb-toolbox/entity/actions/transactUpdate";
@@ -32,6 +33,7 @@ import {
   type TaskStatus,
   WRITING_STATUS,
 } from "../../domain/task.js";
+import type { TaskChanges } from "../../harness/channel.js";
 import {
   type Checkpoint,
   type FlushInput,
@@ -48,6 +50,21 @@ import { createTableEntities, type TableEntities } from "./entities.js";
 
 /** The most of a gzipped checkpoint one item holds (DynamoDB items are at most 400 KB). */
 export const CHECKPOINT_PART_BYTES = 350 * 1024;
+/** The most of a gzipped patch (a harness task's changes) one item holds. */
+export const CHANGES_PART_BYTES = 350 * 1024;
+
+const ChangesSummarySchema = z.object({
+  base: z.string(),
+  files: z.array(
+    z.object({
+      path: z.string(),
+      status: z.enum(["added", "modified", "deleted", "renamed"]),
+      additions: z.number().int(),
+      deletions: z.number().int(),
+    }),
+  ),
+  branch: z.string().optional(),
+});
 
 type StateItem = FormattedItem<TableEntities["TaskState"]>;
 type InputItem = FormattedItem<TableEntities["TaskInput"]>;
@@ -589,5 +606,65 @@ export class DynamoTaskRepository implements TaskRepository {
       start = res.LastEvaluatedKey;
     } while (start && total < bytes);
     return out.reverse();
+  }
+
+  async putChanges(tenantId: string, taskId: string, changes: TaskChanges, expiresAt: number): Promise<void> {
+    const pk = taskPk(tenantId, taskId);
+    const { patch, ...rest } = changes;
+    const data = gzipSync(patch);
+    const parts: Buffer[] = [];
+    for (let at = 0; at < data.length; at += CHANGES_PART_BYTES)
+      parts.push(data.subarray(at, at + CHANGES_PART_BYTES));
+    // The parts first: a head is only ever read with all its parts in place.
+    for (const [i, part] of parts.entries()) {
+      await this.t.TaskChangesPart.build(PutItemCommand)
+        .item({ pk, part: i + 1, data: part, expires_at: expiresAt })
+        .send();
+    }
+    await this.t.TaskChangesHead.build(PutItemCommand)
+      .item({ pk, summary: gzipSync(JSON.stringify(rest)), parts: parts.length, expires_at: expiresAt })
+      .send();
+  }
+
+  private async changesHead(tenantId: string, taskId: string) {
+    const { Item } = await this.t.TaskChangesHead.build(GetItemCommand)
+      .key({ pk: taskPk(tenantId, taskId) })
+      .options({ consistent: true })
+      .send();
+    return Item ?? null;
+  }
+
+  async changesSummary(tenantId: string, taskId: string): Promise<Omit<TaskChanges, "patch"> | null> {
+    const head = await this.changesHead(tenantId, taskId);
+    if (!head) return null;
+    const summary = ChangesSummarySchema.parse(JSON.parse(gunzipSync(head.summary).toString("utf8")));
+    return {
+      base: summary.base,
+      files: summary.files,
+      ...(summary.branch ? { branch: summary.branch } : {}),
+    };
+  }
+
+  async getChanges(tenantId: string, taskId: string): Promise<TaskChanges | null> {
+    const head = await this.changesHead(tenantId, taskId);
+    if (!head) return null;
+    const pk = taskPk(tenantId, taskId);
+    const parts: Uint8Array[] = [];
+    for (let part = 1; part <= head.parts; part++) {
+      const { Item } = await this.t.TaskChangesPart.build(GetItemCommand)
+        .key({ pk, part })
+        .options({ consistent: true })
+        .send();
+      if (!Item) throw new Error(`changes part ${part} of ${head.parts} is missing`);
+      parts.push(Item.data);
+    }
+    const summary = ChangesSummarySchema.parse(JSON.parse(gunzipSync(head.summary).toString("utf8")));
+    const patch = parts.length ? gunzipSync(Buffer.concat(parts)).toString("utf8") : "";
+    return {
+      base: summary.base,
+      files: summary.files,
+      patch,
+      ...(summary.branch ? { branch: summary.branch } : {}),
+    };
   }
 }

@@ -43,13 +43,18 @@ export class SfnExecutions implements Executions {
     private readonly stateMachineArn: string,
   ) {}
 
-  async start(input: { tenantId: string; taskId: string }): Promise<void> {
+  async start(input: { tenantId: string; taskId: string; kind?: "model" | "harness" }): Promise<void> {
     try {
       await this.sfn.send(
         new StartExecutionCommand({
           stateMachineArn: this.stateMachineArn,
           name: input.taskId,
-          input: JSON.stringify({ tenant_id: input.tenantId, task_id: input.taskId }),
+          // The state machine branches on `kind` (SPEC §9). No secret ever goes in the input.
+          input: JSON.stringify({
+            tenant_id: input.tenantId,
+            task_id: input.taskId,
+            kind: input.kind ?? "model",
+          }),
         }),
       );
     } catch (err) {
