@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { isFinished } from "../../shared/domain/task.js";
 import { FakeOpenAIResponses } from "../support/fake-openai-responses.js";
 import { bareRepo, gitApply } from "../support/git-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
@@ -115,7 +116,7 @@ describe("codex harness", () => {
     openai.enqueue({ text: "Working.", toolCalls: [shell("echo started > s.txt && sleep 30")] });
     openai.setFallback({ text: "should never be asked" });
     const task = await h.run("codex", "Sleep");
-    await h.waitFor(task.id, (t) => t.usage.tool_calls > 0 || t.status !== "running", 60_000);
+    await h.waitFor(task.id, (t) => t.usage.tool_calls > 0 || isFinished(t.status), 60_000);
     expect((await h.getTask(task.id)).status).toBe("running");
     const stoppedAt = Date.now();
     expect((await h.request("POST", `/v1/tasks/${task.id}/stop`)).status).toBe(200);
