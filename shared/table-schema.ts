@@ -22,14 +22,14 @@ export const keys = {
     pk: `TENANT#${tenantId}#TASK#${taskId}`,
     sk: "CHECKPOINT",
   }),
-  /** The parts of a checkpoint after the first (one item holds at most CHECKPOINT_PART_BYTES). */
+  /** The parts of a checkpoint after the first (one item holds at most PART_BYTES). */
   checkpointPartSk: (part: number) => `CHECKPOINT#${String(part).padStart(4, "0")}`,
   /** A harness task's changes (SPEC §9): base, files and branch; the patch in parts after it. */
   changes: (tenantId: string, taskId: string) => ({
     pk: `TENANT#${tenantId}#TASK#${taskId}`,
     sk: "CHANGES",
   }),
-  /** The parts of a task's changes (gzipped patch, at most CHANGES_PART_BYTES each). */
+  /** The parts of a task's changes (gzipped patch, at most PART_BYTES each). */
   changesPartSk: (part: number) => `CHANGES#${String(part).padStart(4, "0")}`,
   counters: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "COUNTERS" }),
   idempotency: (tenantId: string, keyHash: string) => ({

@@ -3,7 +3,7 @@ import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createLocalDynamoDocumentClient } from "../../shared/adapters/dynamo/client.js";
 import { ensureTable } from "../../shared/adapters/dynamo/table.js";
-import { CHANGES_PART_BYTES, DynamoTaskRepository } from "../../shared/adapters/dynamo/task-repository.js";
+import { DynamoTaskRepository, PART_BYTES } from "../../shared/adapters/dynamo/task-repository.js";
 import { keys } from "../../shared/table-schema.js";
 
 /** A harness task's changes in the table (SPEC §9): a summary item and the gzipped patch in parts. */
@@ -52,7 +52,7 @@ describe("stored changes", () => {
     );
     const data = part2.Item ? (part2.Item.data as Uint8Array) : new Uint8Array();
     expect(data.length).toBeGreaterThan(0);
-    expect(data.length).toBeLessThanOrEqual(CHANGES_PART_BYTES);
+    expect(data.length).toBeLessThanOrEqual(PART_BYTES);
   });
 
   it("are another tenant's never, and a task without any has none", async () => {

@@ -145,19 +145,24 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     computeKey: ({ pk }) => ({ pk, sk: keys.checkpoint("", "").sk }),
   });
 
-  /** The further parts of a checkpoint too large for one item (DynamoDB's 400 KB). */
-  const CheckpointPart = new Entity({
-    name: "CheckpointPart",
-    table,
-    ...plain,
-    schema: item({
-      pk: string().key().hidden(),
-      part: number().key(),
-      data: binary(),
-      expires_at: number().hidden(),
-    }),
-    computeKey: ({ pk, part }) => ({ pk, sk: keys.checkpointPartSk(part) }),
-  });
+  /**
+   * Further parts of a value too large for one item (DynamoDB's 400 KB): a checkpoint's after
+   * the first, a task's changes' patch. The same item shape under each value's own sort keys.
+   */
+  const partEntity = <NAME extends string>(name: NAME, sk: (part: number) => string) =>
+    new Entity({
+      name,
+      table,
+      ...plain,
+      schema: item({
+        pk: string().key().hidden(),
+        part: number().key(),
+        data: binary(),
+        expires_at: number().hidden(),
+      }),
+      computeKey: ({ pk, part }) => ({ pk, sk: sk(part) }),
+    });
+  const CheckpointPart = partEntity("CheckpointPart", keys.checkpointPartSk);
 
   /** A harness task's changes (sk CHANGES): the summary; the gzipped patch in TaskChangesPart items. */
   const TaskChangesHead = new Entity({
@@ -175,19 +180,8 @@ export function createTableEntities(documentClient: DynamoDBDocumentClient, tabl
     computeKey: ({ pk }) => ({ pk, sk: keys.changes("", "").sk }),
   });
 
-  /** A part of a task's gzipped patch (DynamoDB items hold 400 KB). */
-  const TaskChangesPart = new Entity({
-    name: "TaskChangesPart",
-    table,
-    ...plain,
-    schema: item({
-      pk: string().key().hidden(),
-      part: number().key(),
-      data: binary(),
-      expires_at: number().hidden(),
-    }),
-    computeKey: ({ pk, part }) => ({ pk, sk: keys.changesPartSk(part) }),
-  });
+  /** The parts of a task's gzipped patch. */
+  const TaskChangesPart = partEntity("TaskChangesPart", keys.changesPartSk);
 
   /** A tenant's running-task count (the concurrency limit). */
   const Counters = new Entity({

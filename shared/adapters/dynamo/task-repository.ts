@@ -48,10 +48,19 @@ import { DEFAULT_LIMITS } from "../../tenants.js";
 import { conditionFailedAt, executeTransaction, isConditionalCheckFailed } from "./client.js";
 import { createTableEntities, type TableEntities } from "./entities.js";
 
-/** The most of a gzipped checkpoint one item holds (DynamoDB items are at most 400 KB). */
-export const CHECKPOINT_PART_BYTES = 350 * 1024;
-/** The most of a gzipped patch (a harness task's changes) one item holds. */
-export const CHANGES_PART_BYTES = 350 * 1024;
+/**
+ * The most of a gzipped value (a checkpoint, a harness task's patch) one item holds (DynamoDB
+ * items are at most 400 KB).
+ */
+export const PART_BYTES = 350 * 1024;
+
+/** `data` cut into parts of PART_BYTES (at least `min` of them, the last ones empty). */
+function splitParts(data: Buffer, min: number): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < data.length || parts.length < min; at += PART_BYTES)
+    parts.push(data.subarray(at, at + PART_BYTES));
+  return parts;
+}
 
 const ChangesSummarySchema = z.object({
   base: z.string(),
@@ -65,6 +74,14 @@ const ChangesSummarySchema = z.object({
   ),
   branch: z.string().optional(),
 });
+
+/** A changes head's gzipped summary: base, files and (when pushed) the branch. */
+function changesSummaryOf(summary: Uint8Array): Omit<TaskChanges, "patch"> {
+  const { base, files, branch } = ChangesSummarySchema.parse(
+    JSON.parse(gunzipSync(summary).toString("utf8")),
+  );
+  return { base, files, ...(branch ? { branch } : {}) };
+}
 
 type StateItem = FormattedItem<TableEntities["TaskState"]>;
 type InputItem = FormattedItem<TableEntities["TaskInput"]>;
@@ -508,7 +525,7 @@ export class DynamoTaskRepository implements TaskRepository {
   }
 
   /**
-   * A checkpoint as items: the gzipped conversation cut into parts of CHECKPOINT_PART_BYTES, the
+   * A checkpoint as items: the gzipped conversation cut into parts of PART_BYTES, the
    * first in the head item (with the turn count), the rest in CHECKPOINT#0001… A long conversation
    * (a large tool result, many turns) then never passes DynamoDB's 400 KB item limit; what bounds
    * it is the transaction's 4 MB.
@@ -519,10 +536,7 @@ export class DynamoTaskRepository implements TaskRepository {
     seq: number,
     expiresAt: number,
   ) {
-    const data = gzipSync(JSON.stringify(checkpoint.messages));
-    const parts: Buffer[] = [];
-    for (let at = 0; at < data.length || parts.length === 0; at += CHECKPOINT_PART_BYTES)
-      parts.push(data.subarray(at, at + CHECKPOINT_PART_BYTES));
+    const parts = splitParts(gzipSync(JSON.stringify(checkpoint.messages)), 1);
     const [first = Buffer.alloc(0), ...rest] = parts;
     return [
       this.t.Checkpoint.build(PutTransaction).item({
@@ -551,15 +565,10 @@ export class DynamoTaskRepository implements TaskRepository {
       .options({ consistent: true })
       .send();
     if (!head) return null;
-    const parts = [head.data];
-    for (let part = 1; part < (head.parts ?? 1); part++) {
-      const { Item } = await this.t.CheckpointPart.build(GetItemCommand)
-        .key({ pk, part })
-        .options({ consistent: true })
-        .send();
-      if (!Item) throw new Error(`checkpoint part ${part} of ${head.parts} is missing`);
-      parts.push(Item.data);
-    }
+    const rest = await this.readParts("checkpoint", 1, (head.parts ?? 1) - 1, (part) =>
+      this.t.CheckpointPart.build(GetItemCommand).key({ pk, part }).options({ consistent: true }).send(),
+    );
+    const parts = [head.data, ...rest];
     return {
       messages: JSON.parse(gunzipSync(Buffer.concat(parts)).toString("utf8")),
       turns: head.turns,
@@ -611,10 +620,7 @@ export class DynamoTaskRepository implements TaskRepository {
   async putChanges(tenantId: string, taskId: string, changes: TaskChanges, expiresAt: number): Promise<void> {
     const pk = taskPk(tenantId, taskId);
     const { patch, ...rest } = changes;
-    const data = gzipSync(patch);
-    const parts: Buffer[] = [];
-    for (let at = 0; at < data.length; at += CHANGES_PART_BYTES)
-      parts.push(data.subarray(at, at + CHANGES_PART_BYTES));
+    const parts = splitParts(gzipSync(patch), 0);
     // The parts first: a head is only ever read with all its parts in place.
     for (const [i, part] of parts.entries()) {
       await this.t.TaskChangesPart.build(PutItemCommand)
@@ -636,35 +642,33 @@ export class DynamoTaskRepository implements TaskRepository {
 
   async changesSummary(tenantId: string, taskId: string): Promise<Omit<TaskChanges, "patch"> | null> {
     const head = await this.changesHead(tenantId, taskId);
-    if (!head) return null;
-    const summary = ChangesSummarySchema.parse(JSON.parse(gunzipSync(head.summary).toString("utf8")));
-    return {
-      base: summary.base,
-      files: summary.files,
-      ...(summary.branch ? { branch: summary.branch } : {}),
-    };
+    return head ? changesSummaryOf(head.summary) : null;
   }
 
   async getChanges(tenantId: string, taskId: string): Promise<TaskChanges | null> {
     const head = await this.changesHead(tenantId, taskId);
     if (!head) return null;
     const pk = taskPk(tenantId, taskId);
+    const parts = await this.readParts("changes", 1, head.parts, (part) =>
+      this.t.TaskChangesPart.build(GetItemCommand).key({ pk, part }).options({ consistent: true }).send(),
+    );
+    const patch = parts.length ? gunzipSync(Buffer.concat(parts)).toString("utf8") : "";
+    return { ...changesSummaryOf(head.summary), patch };
+  }
+
+  /** Parts `from` … `to` of a checkpoint or of a task's changes, in order, each read by `get`. */
+  private async readParts(
+    of: "checkpoint" | "changes",
+    from: number,
+    to: number,
+    get: (part: number) => Promise<{ Item?: { data: Uint8Array } }>,
+  ): Promise<Uint8Array[]> {
     const parts: Uint8Array[] = [];
-    for (let part = 1; part <= head.parts; part++) {
-      const { Item } = await this.t.TaskChangesPart.build(GetItemCommand)
-        .key({ pk, part })
-        .options({ consistent: true })
-        .send();
-      if (!Item) throw new Error(`changes part ${part} of ${head.parts} is missing`);
+    for (let part = from; part <= to; part++) {
+      const { Item } = await get(part);
+      if (!Item) throw new Error(`${of} part ${part} of ${to} is missing`);
       parts.push(Item.data);
     }
-    const summary = ChangesSummarySchema.parse(JSON.parse(gunzipSync(head.summary).toString("utf8")));
-    const patch = parts.length ? gunzipSync(Buffer.concat(parts)).toString("utf8") : "";
-    return {
-      base: summary.base,
-      files: summary.files,
-      patch,
-      ...(summary.branch ? { branch: summary.branch } : {}),
-    };
+    return parts;
   }
 }
