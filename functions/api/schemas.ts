@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { ChunkSchema } from "../../shared/domain/chunk.js";
 import { MetadataSchema, TaskSchema, TaskStatusSchema } from "../../shared/domain/task.js";
+import { ChangedFileSchema } from "../../shared/harness/channel.js";
 
 /** HTTP shapes (the task and chunk come from the domain, so the API and the steps agree). */
 
@@ -55,14 +56,7 @@ export const ChangesObject = z
     base: z.string().meta({
       description: "The commit the workspace started from (git's empty tree for an empty workspace)",
     }),
-    files: z.array(
-      z.object({
-        path: z.string(),
-        status: z.enum(["added", "modified", "deleted", "renamed"]),
-        additions: z.number().int(),
-        deletions: z.number().int(),
-      }),
-    ),
+    files: z.array(ChangedFileSchema),
     patch: z.string().meta({
       description:
         "A unified diff `git apply` accepts (binary files listed in files, not in the patch), at most max_output_bytes",

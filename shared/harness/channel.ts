@@ -1,3 +1,4 @@
+import * as z from "zod";
 import type { TaskStatus, Usage } from "../domain/task.js";
 import type { FlushInput, FlushOutcome } from "../ports.js";
 
@@ -28,6 +29,21 @@ export interface ChangedFile {
   additions: number;
   deletions: number;
 }
+
+/** A task's changes as the internal route takes them and the table keeps them. */
+export const ChangedFileSchema = z.strictObject({
+  path: z.string().min(1).max(4096),
+  status: z.enum(["added", "modified", "deleted", "renamed"]),
+  additions: z.number().int().nonnegative(),
+  deletions: z.number().int().nonnegative(),
+});
+
+export const TaskChangesSchema = z.strictObject({
+  base: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a git object name"),
+  files: z.array(ChangedFileSchema).max(100_000),
+  patch: z.string(),
+  branch: z.string().min(1).max(256).optional(),
+}) satisfies z.ZodType<TaskChanges>;
 
 /** What a harness run needs to start: the task, its harness settings with secrets resolved, its limits. */
 export interface HarnessJob {

@@ -60,20 +60,6 @@ export const FlushOutcomeSchema = z.union([
   z.object({ ok: z.literal(false), reason: z.literal("superseded") }),
 ]);
 
-export const ChangedFileSchema = z.strictObject({
-  path: z.string().min(1).max(4096),
-  status: z.enum(["added", "modified", "deleted", "renamed"]),
-  additions: z.number().int().nonnegative(),
-  deletions: z.number().int().nonnegative(),
-});
-
-export const TaskChangesSchema = z.strictObject({
-  base: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a git object name"),
-  files: z.array(ChangedFileSchema).max(100_000),
-  patch: z.string(),
-  branch: z.string().min(1).max(256).optional(),
-}) satisfies z.ZodType<TaskChanges>;
-
 export const HarnessJobSchema = z.object({
   tenantId: z.string(),
   taskId: z.string(),

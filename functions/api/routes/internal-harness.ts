@@ -5,12 +5,8 @@ import * as z from "zod";
 import { byteLength } from "../../../shared/domain/chunk.js";
 import { ForbiddenError, InvalidRequestError, UnauthorizedError } from "../../../shared/domain/errors.js";
 import { TaskIdSchema } from "../../../shared/domain/task.js";
-import type { HarnessChannel } from "../../../shared/harness/channel.js";
-import {
-  FlushBodySchema,
-  INTERNAL_HARNESS_PREFIX,
-  TaskChangesSchema,
-} from "../../../shared/harness/http-channel.js";
+import { type HarnessChannel, TaskChangesSchema } from "../../../shared/harness/channel.js";
+import { FlushBodySchema, INTERNAL_HARNESS_PREFIX } from "../../../shared/harness/http-channel.js";
 import type { FlushInput, TaskRepository } from "../../../shared/ports.js";
 import type { TaskCapabilities, TaskGrant } from "../../../shared/security/task-capability.js";
 import type { TenantDirectory } from "../../../shared/tenants.js";

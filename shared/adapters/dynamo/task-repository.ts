@@ -34,6 +34,7 @@ import {
   WRITING_STATUS,
 } from "../../domain/task.js";
 import type { TaskChanges } from "../../harness/channel.js";
+import { TaskChangesSchema } from "../../harness/channel.js";
 import {
   type Checkpoint,
   type FlushInput,
@@ -62,25 +63,15 @@ function splitParts(data: Buffer, min: number): Buffer[] {
   return parts;
 }
 
-const ChangesSummarySchema = z.object({
-  base: z.string(),
-  files: z.array(
-    z.object({
-      path: z.string(),
-      status: z.enum(["added", "modified", "deleted", "renamed"]),
-      additions: z.number().int(),
-      deletions: z.number().int(),
-    }),
-  ),
-  branch: z.string().optional(),
-});
+/**
+ * A changes head's summary: the changes without the patch (which is in the parts). Its `base`
+ * was checked when the route took it; read back as any string.
+ */
+const ChangesSummarySchema = TaskChangesSchema.omit({ patch: true }).extend({ base: z.string() });
 
 /** A changes head's gzipped summary: base, files and (when pushed) the branch. */
 function changesSummaryOf(summary: Uint8Array): Omit<TaskChanges, "patch"> {
-  const { base, files, branch } = ChangesSummarySchema.parse(
-    JSON.parse(gunzipSync(summary).toString("utf8")),
-  );
-  return { base, files, ...(branch ? { branch } : {}) };
+  return ChangesSummarySchema.parse(JSON.parse(gunzipSync(summary).toString("utf8")));
 }
 
 type StateItem = FormattedItem<TableEntities["TaskState"]>;
