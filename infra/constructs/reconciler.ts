@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -6,8 +6,9 @@ import type { Function as NodeFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { deadLetterQueue } from "./dead-letter-queue.js";
 import { acknowledgeGrantWildcards } from "./nag.js";
 import { createNodeFunction } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
@@ -62,16 +63,7 @@ export class Reconciler extends Construct {
       throw new ConstructPropsError(this.node.path, "maxEventAge must be between 1 minute and 24 hours");
     }
 
-    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason: "This queue is itself the dead-letter queue of the reconciler; an alarm watches its depth",
-    });
+    this.deadLetterQueue = deadLetterQueue(this, "DeadLetterQueue", "the reconciler");
 
     this.function = createNodeFunction(this, "Function", {
       entry: "functions/reconciler/handler.ts",

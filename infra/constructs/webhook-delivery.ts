@@ -6,6 +6,7 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { deadLetterQueue } from "./dead-letter-queue.js";
 import { createNodeFunction, secretsExtension } from "./node-function.js";
 import { ConstructPropsError } from "./props-error.js";
 import type { TaskTable } from "./task-table.js";
@@ -50,17 +51,7 @@ export class WebhookDelivery extends Construct {
       throw new ConstructPropsError(this.node.path, "timeout must be between 30 and 900 seconds");
     }
 
-    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason:
-        "This queue is itself the dead-letter queue of the webhook delivery queue; an alarm watches its depth",
-    });
+    this.deadLetterQueue = deadLetterQueue(this, "DeadLetterQueue", "the webhook delivery queue");
     this.queue = new Queue(this, "Queue", {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
