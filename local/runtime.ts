@@ -186,10 +186,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     onWriter: options.onWriter,
   });
   const capabilities = new TaskCapabilities(serviceSecret);
+  const harnessChannel = await harnessChannels(table, { tenants, allowPrivateNetwork, log });
   // PrepareHarness mints the task's capability as in the cloud; RunHarness runs the CLI in process.
   const stepHandler = createStepHandler(runnerDeps, { capabilities: async () => capabilities });
   const harness = new LocalHarness({
-    channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }),
+    channel: harnessChannel,
     log,
     runner: { flushIntervalMs: options.runner?.flushIntervalMs ?? 1000, ...options.harness },
   });
@@ -220,7 +221,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions) {
     // The internal routes a harness container reports through (as in the cloud), same channel.
     harness: {
       capabilities,
-      channel: harnessChannels(table, { tenants, allowPrivateNetwork, log }),
+      channel: harnessChannel,
       limits: { repo, tenants },
     },
   });

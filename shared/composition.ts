@@ -8,7 +8,6 @@ import { LambdaExtensionSecrets } from "./adapters/secrets/lambda-extension-secr
 import { createStepFunctionsClient, SfnExecutions } from "./adapters/sfn/sfn-executions.js";
 import type { Env } from "./config.js";
 import type { HarnessChannel } from "./harness/channel.js";
-import { RepositoryHarnessChannel } from "./harness/repository-channel.js";
 import type { Executions, Logger, MetricsSink, ModelFactory } from "./ports.js";
 import { ServiceKeys } from "./security/service-secret.js";
 import type { Limits, TenantDirectory } from "./tenants.js";
@@ -191,12 +190,14 @@ export interface HarnessChannelSettings {
 
 /**
  * The repository-backed HarnessChannel of one task (SPEC §9): the local runner uses it in
- * process, and the API's internal harness routes answer the Fargate container with it.
+ * process, and the API's internal harness routes answer the Fargate container with it. Its
+ * module is loaded here, not at a cold start of the API.
  */
-export function harnessChannels(
+export async function harnessChannels(
   table: Pick<Table, "tasks">,
   settings: HarnessChannelSettings,
-): (ref: { tenantId: string; taskId: string }) => HarnessChannel {
+): Promise<(ref: { tenantId: string; taskId: string }) => HarnessChannel> {
+  const { RepositoryHarnessChannel } = await import("./harness/repository-channel.js");
   return (ref) =>
     new RepositoryHarnessChannel(
       {

@@ -14,7 +14,6 @@ import {
 } from "../../shared/composition.js";
 import { ConfigError, loadEnv } from "../../shared/config.js";
 import { lazy } from "../../shared/lazy.js";
-import { TaskCapabilities } from "../../shared/security/task-capability.js";
 import { LimitsPatchSchema } from "../../shared/tenants.js";
 import { errorResponse } from "./errors.js";
 
@@ -72,7 +71,10 @@ async function buildApp() {
   const table = tableFromEnv(env);
   // The routes, their validators and the OpenAPI descriptions: loaded with the first request, not
   // at a cold start (most of the API's zod schemas are built by these modules as they load).
-  const { createApp } = await import("./app.js");
+  const [{ createApp }, { TaskCapabilities }] = await Promise.all([
+    import("./app.js"),
+    import("../../shared/security/task-capability.js"),
+  ]);
   // No processEnvTenant: in the cloud nothing resolves from the server's environment (SPEC §6).
   // The generated service secret is 64 letters and digits.
   const tenants = createTenants(table, {
@@ -104,7 +106,7 @@ async function buildApp() {
     // service secret, which only the API and the runner (PrepareHarness mints them) can read.
     harness: {
       capabilities: new TaskCapabilities(serviceSecret),
-      channel: harnessChannels(table, {
+      channel: await harnessChannels(table, {
         tenants: tenants.directory,
         allowPrivateNetwork: env.BGA_ALLOW_PRIVATE_NETWORK ?? false,
         log,

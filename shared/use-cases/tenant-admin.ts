@@ -16,7 +16,6 @@ import {
   webhookSecretContext,
 } from "../webhooks/delivery-records.js";
 import { newWebhookSecret } from "../webhooks/webhook-secret.js";
-import { assertWebhookUrl } from "../webhooks/webhook-url.js";
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const TENANT_ID_RULE = "tenant IDs are 2-63 lowercase letters, digits and dashes";
@@ -139,6 +138,9 @@ export class TenantAdmin {
    * once: only its encryption is stored (AES-256-GCM bound to the tenant, as its secrets).
    */
   async setWebhook(id: string, url: string): Promise<WebhookView & { secret: string }> {
+    // Loaded on first use: the URL check brings the network guard and ipaddr.js, which nothing
+    // else the API does at a cold start needs.
+    const { assertWebhookUrl } = await import("../webhooks/webhook-url.js");
     const checked = assertWebhookUrl(url, this.allowPrivateNetwork).href;
     const webhooks = await this.webhookStoreOf(id);
     const secret = newWebhookSecret();

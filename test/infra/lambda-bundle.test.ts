@@ -45,7 +45,7 @@ async function bundleInputs(handler: string, outdir: string) {
 }
 
 describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
-  it("splits the API: the MCP SDK, the admin routes and the console are chunks loaded on first use, not at a cold start", async () => {
+  it("splits the API: the MCP SDK, the admin routes, the console and the harness routes are chunks loaded on first use, not at a cold start", async () => {
     const outdir = tempDir();
     const { atColdStart, all } = await bundleInputs("functions/api/handler.ts", outdir);
     expect(atColdStart.some((i) => i.includes("functions/api/handler.ts"))).toBe(true);
@@ -57,6 +57,12 @@ describe("Lambda bundles (infra/constructs/lambda-bundle.ts)", () => {
       "functions/api/routes/admin.ts",
       "functions/api/console/",
       "node_modules/hono/dist/middleware/secure-headers/",
+      // Harness containers' routes and channel, and the webhook URL check (network guard).
+      "functions/api/routes/internal-harness.ts",
+      "shared/harness/repository-channel.ts",
+      "shared/security/task-capability.ts",
+      "shared/security/network-guard.ts",
+      "node_modules/ipaddr.js/",
     ]) {
       expect(atColdStart.filter((i) => i.includes(lazy))).toEqual([]);
     }
