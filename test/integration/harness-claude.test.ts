@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeAnthropic } from "../support/fake-anthropic.js";
 import { bareRepo, gitApply } from "../support/git-fixture.js";
-import { type Harness, startHarness } from "../support/harness.js";
+import { ADMIN_TOKEN, type Harness, startHarness } from "../support/harness.js";
+import { WebhookReceiver } from "../support/webhook-receiver.js";
 
 /**
  * Harness agents (SPEC §9) with the real Claude Code CLI from npm against a scripted Anthropic
@@ -219,6 +220,36 @@ describe("claude-code harness", () => {
     expect((changes.json as unknown as { files: { path: string }[] }).files.map((f) => f.path)).toEqual([
       "slow.txt",
     ]);
+  }, 90_000);
+
+  it("a harness task's end is pushed to the tenant's webhook, signed, with its Changes line", async () => {
+    const receiver = await new WebhookReceiver().start();
+    try {
+      const put = await h.request(
+        "PUT",
+        "/v1/admin/tenants/default/webhook",
+        { url: receiver.url },
+        { authorization: `Bearer ${ADMIN_TOKEN}` },
+      );
+      expect(put.status, put.text).toBe(200);
+      receiver.useSecret(String(put.json.secret));
+      anthropic.enqueue({ toolCalls: [bash("echo pushed > pushed.txt")] }, { text: "Pushed." });
+      const task = await h.run("coder", "Write pushed.txt");
+      expect((await h.waitFor(task.id, undefined, 60_000)).status).toBe("completed");
+      await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(1);
+      const [delivery] = receiver.received;
+      // Verified with the standardwebhooks package against the secret the PUT returned.
+      expect(delivery?.payload?.type).toBe("task.completed");
+      expect(delivery?.payload?.data).toMatchObject({ id: task.id, agent: "coder", status: "completed" });
+      expect(String(delivery?.payload?.data.result)).toMatch(
+        /\n\nChanges: 1 file changed \(\+1 -0\): pushed\.txt$/,
+      );
+    } finally {
+      await h.request("DELETE", "/v1/admin/tenants/default/webhook", undefined, {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+      });
+      await receiver.close();
+    }
   }, 90_000);
 
   it("three harness tasks at once, each in its own workspace", async () => {
