@@ -6,6 +6,8 @@ import { UsageError } from "./errors.js";
 import { printable } from "./render.js";
 
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:8787";
+/** Hosts of an endpoint on this machine, whose key may be read from the local data directory. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Where the CLI writes and what it reads from its surroundings (injectable for tests). */
 export interface Io {
@@ -72,13 +74,13 @@ export class Context {
   }
 
   /**
-   * --key, else BGA_API_KEY, else (for the local default endpoint) the key `npm start` generated
-   * and kept in `${BGA_DATA_DIR:-.bga}/api-key`.
+   * --key, else BGA_API_KEY, else (for an endpoint on this machine: `npm start`, any PORT) the
+   * key `npm start` generated and kept in `${BGA_DATA_DIR:-.bga}/api-key`.
    */
   private apiKey(): string {
     const key = this.globals.key ?? this.io.env.BGA_API_KEY;
     if (key) return key;
-    if (this.endpoint === DEFAULT_ENDPOINT) {
+    if (LOOPBACK_HOSTS.has(new URL(this.endpoint).hostname)) {
       const file = resolve(this.io.cwd, join(this.io.env.BGA_DATA_DIR ?? ".bga", "api-key"));
       if (existsSync(file)) {
         const saved = readFileSync(file, "utf8").trim();

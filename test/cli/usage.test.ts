@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -100,6 +100,15 @@ describe("bga's command line", () => {
     const noKey = await bga(["list"], { BGA_API_KEY: "" });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/^bga: no API key: pass --key or set BGA_API_KEY\n/);
+    // On this machine (npm start on any port) the key npm start saved is used; elsewhere never.
+    mkdirSync(join(dir, ".bga"), { recursive: true });
+    writeFileSync(join(dir, ".bga", "api-key"), "bga_saved-local-key\n");
+    const local = await bga(["list", "--endpoint", "http://localhost:9"], { BGA_API_KEY: "" });
+    expect(local.stderr).toMatch(/^bga: cannot reach http:\/\/localhost:9/);
+    const remote = await bga(["list", "--endpoint", "https://bga.example.com"], { BGA_API_KEY: "" });
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toMatch(/^bga: no API key: pass --key or set BGA_API_KEY\n/);
+    rmSync(join(dir, ".bga"), { recursive: true });
     const noToken = await bga(["admin", "tenants", "list"]);
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/^bga: no admin token: pass --admin-token or set BGA_ADMIN_TOKEN\n/);
