@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ScriptedServer } from "./scripted-server.js";
 
 /**
  * A scripted Anthropic Messages API (POST /v1/messages, SSE streaming) on loopback: the stand-in
@@ -61,57 +61,13 @@ const ERROR_TYPES: Record<number, string> = {
   529: "overloaded_error",
 };
 
-export class FakeAnthropic {
-  readonly requests: AnthropicRecordedRequest[] = [];
-  private queue: FakeAnthropicReply[] = [];
-  private fallback: FakeAnthropicReply = { text: "ok" };
-  private responder: ((request: AnthropicRecordedRequest) => FakeAnthropicReply | undefined) | undefined;
-  private server: Server;
-  /** The base URL to configure (`base_url`): the SDK appends `/v1/messages`. */
-  url = "";
-
+export class FakeAnthropic extends ScriptedServer<FakeAnthropicReply, AnthropicRecordedRequest> {
+  /** `url` is the base URL to configure (`base_url`): the SDK appends `/v1/messages`. */
   constructor() {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    super({ text: "ok" });
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  /** Replies for the next requests, in order; after them the fallback. */
-  enqueue(...replies: FakeAnthropicReply[]): this {
-    this.queue.push(...replies);
-    return this;
-  }
-
-  /** Replies made from the request, after the queue and before the fallback (undefined: fallback). */
-  setResponder(
-    responder: ((request: AnthropicRecordedRequest) => FakeAnthropicReply | undefined) | undefined,
-  ): this {
-    this.responder = responder;
-    return this;
-  }
-
-  setFallback(reply: FakeAnthropicReply): this {
-    this.fallback = reply;
-    return this;
-  }
-
-  reset(): void {
-    this.queue = [];
-    this.requests.length = 0;
-    this.fallback = { text: "ok" };
-    this.responder = undefined;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = "";
     for await (const piece of req) raw += piece;
     const path = req.url?.split("?")[0];
@@ -141,7 +97,7 @@ export class FakeAnthropic {
       sendError(res, 400, "invalid_request_error", "max_tokens: Field required");
       return;
     }
-    const reply = this.queue.shift() ?? this.responder?.(record) ?? this.fallback;
+    const reply = this.nextReply(record);
     if (reply.status) {
       sendError(
         res,

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ScriptedServer } from "./scripted-server.js";
 
 /**
  * A scripted OpenAI Responses API (POST /v1/responses, SSE streaming) on loopback: the stand-in
@@ -39,59 +39,16 @@ export interface ResponsesRecordedRequest {
   aborted: boolean;
 }
 
-export class FakeOpenAIResponses {
-  readonly requests: ResponsesRecordedRequest[] = [];
+export class FakeOpenAIResponses extends ScriptedServer<FakeResponsesReply, ResponsesRecordedRequest> {
   /** Every request line seen (method and URL), model calls and others. */
   readonly paths: string[] = [];
-  private queue: FakeResponsesReply[] = [];
-  private fallback: FakeResponsesReply = { text: "ok" };
-  private responder: ((request: ResponsesRecordedRequest) => FakeResponsesReply | undefined) | undefined;
-  private server: Server;
-  /** The base URL to configure (`OPENAI_BASE_URL`), ending in `/v1`. */
-  url = "";
 
+  /** `url` is the base URL to configure (`OPENAI_BASE_URL`), ending in `/v1`. */
   constructor() {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    super({ text: "ok" }, "/v1");
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  /** Replies for the next requests, in order; after them the fallback. */
-  enqueue(...replies: FakeResponsesReply[]): this {
-    this.queue.push(...replies);
-    return this;
-  }
-
-  /** Replies made from the request, after the queue and before the fallback (undefined: fallback). */
-  setResponder(
-    responder: ((request: ResponsesRecordedRequest) => FakeResponsesReply | undefined) | undefined,
-  ): this {
-    this.responder = responder;
-    return this;
-  }
-
-  setFallback(reply: FakeResponsesReply): this {
-    this.fallback = reply;
-    return this;
-  }
-
-  reset(): void {
-    this.queue = [];
-    this.requests.length = 0;
-    this.fallback = { text: "ok" };
-    this.responder = undefined;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = "";
     for await (const piece of req) raw += piece;
     const path = req.url?.split("?")[0];
@@ -123,7 +80,7 @@ export class FakeOpenAIResponses {
       sendError(res, 401, "You didn't provide an API key.");
       return;
     }
-    const reply = this.queue.shift() ?? this.responder?.(record) ?? this.fallback;
+    const reply = this.nextReply(record);
     if (reply.status) {
       sendError(res, reply.status, reply.errorMessage ?? `scripted failure ${reply.status}`);
       return;

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ScriptedServer } from "./scripted-server.js";
 
 /**
  * A scripted OpenAI-compatible server (Chat Completions, SSE streaming) on loopback: the
@@ -32,28 +32,12 @@ export interface RecordedRequest {
 /** A reply, or a function that makes one from the request (e.g. to echo an ID from a tool result). */
 export type ScriptedReply = FakeReply | ((request: RecordedRequest) => FakeReply);
 
-export class FakeOpenAI {
-  readonly requests: RecordedRequest[] = [];
-  private queue: FakeReply[] = [];
+export class FakeOpenAI extends ScriptedServer<FakeReply, RecordedRequest> {
   private byModel = new Map<string, ScriptedReply[]>();
-  private fallback: FakeReply = { text: "ok" };
-  private server: Server;
-  url = "";
 
+  /** `url` is the base URL to configure, ending in `/v1`. */
   constructor() {
-    this.server = createServer((req, res) => void this.handle(req, res));
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  /** Replies for the next requests, in order; after them the fallback. */
-  enqueue(...replies: FakeReply[]): this {
-    this.queue.push(...replies);
-    return this;
+    super({ text: "ok" }, "/v1");
   }
 
   /** Replies for the next requests that name this model (agents on different models run concurrently). */
@@ -62,24 +46,12 @@ export class FakeOpenAI {
     return this;
   }
 
-  setFallback(reply: FakeReply): this {
-    this.fallback = reply;
-    return this;
-  }
-
-  reset(): void {
-    this.queue = [];
+  override reset(): void {
+    super.reset();
     this.byModel.clear();
-    this.requests.length = 0;
-    this.fallback = { text: "ok" };
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = "";
     for await (const piece of req) raw += piece;
     if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
@@ -98,8 +70,7 @@ export class FakeOpenAI {
       record.endedAt = Date.now();
     });
     const scripted = this.byModel.get(record.body.model)?.shift();
-    const reply =
-      (typeof scripted === "function" ? scripted(record) : scripted) ?? this.queue.shift() ?? this.fallback;
+    const reply = (typeof scripted === "function" ? scripted(record) : scripted) ?? this.nextReply(record);
     if (reply.status) {
       res
         .writeHead(reply.status, { "content-type": "application/json" })
