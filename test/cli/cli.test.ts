@@ -9,6 +9,7 @@ import { freePort } from "../../local/embedded-dynamodb.js";
 import type { Task } from "../../shared/domain/task.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { testConfig } from "../support/harness.js";
+import { serverEnv } from "../support/server-process.js";
 
 /**
  * The `bga` CLI as a person runs it: bin/bga.js as its own process against `npm start`'s entry
@@ -123,22 +124,15 @@ async function startServer(): Promise<ChildProcess> {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--import", "tsx", "local/server.ts"], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+    env: serverEnv({
       PORT: String(port),
       BGA_CONFIG: configPath,
       BGA_API_KEY: KEY,
       BGA_ADMIN_TOKEN: ADMIN_TOKEN,
       BGA_DATA_DIR: join(dir, "data"),
       BGA_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-      // A DynamoDB the user gives is signed with the SDK's default credential chain (this
-      // environment first); DynamoDB Local takes any key.
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
       BGA_TABLE_NAME: `bga-cli-${randomUUID()}`,
-      BGA_LOG_LEVEL: "warn",
-    },
+    }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -8,7 +8,7 @@ import { freePort } from "../../local/embedded-dynamodb.js";
 import type { FakeAnthropic } from "../support/fake-anthropic.js";
 import type { FakeOpenAIResponses } from "../support/fake-openai-responses.js";
 import { startScriptedModels } from "../support/scripted-models.js";
-import { type ServerProcess, startServer, stopServer } from "../support/server-process.js";
+import { type ServerProcess, serverEnv, startServer, stopServer } from "../support/server-process.js";
 
 /**
  * Harness agents as a new user tries them (README "Harness sub-agents"): `npm start`'s entry as
@@ -30,25 +30,22 @@ beforeAll(async () => {
   ({ anthropic, openai } = await startScriptedModels());
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = await startServer({
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PORT: String(port),
-    BGA_CONFIG: "examples/coding-harness.yaml",
-    BGA_API_KEY: KEY,
-    BGA_DATA_DIR: join(dir, "data"),
-    BGA_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    BGA_TABLE_NAME: `bga-harness-user-${randomUUID()}`,
-    BGA_LOG_LEVEL: "warn",
-    ANTHROPIC_BASE_URL: anthropic.url,
-    ANTHROPIC_API_KEY: "sk-ant-scripted",
-    OPENAI_BASE_URL: openai.url,
-    OPENAI_API_KEY: "sk-scripted",
-    // The server's own variable: the CLIs must never see it.
-    BGA_SERVER_ONLY_SECRET: "server-only-5e1b",
-  });
+  server = await startServer(
+    serverEnv({
+      PORT: String(port),
+      BGA_CONFIG: "examples/coding-harness.yaml",
+      BGA_API_KEY: KEY,
+      BGA_DATA_DIR: join(dir, "data"),
+      BGA_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+      BGA_TABLE_NAME: `bga-harness-user-${randomUUID()}`,
+      ANTHROPIC_BASE_URL: anthropic.url,
+      ANTHROPIC_API_KEY: "sk-ant-scripted",
+      OPENAI_BASE_URL: openai.url,
+      OPENAI_API_KEY: "sk-scripted",
+      // The server's own variable: the CLIs must never see it.
+      BGA_SERVER_ONLY_SECRET: "server-only-5e1b",
+    }),
+  );
 }, 90_000);
 
 afterAll(async () => {

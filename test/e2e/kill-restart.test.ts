@@ -7,8 +7,9 @@ import { INTERRUPTED_TURN_NOTICE } from "../../shared/use-cases/run-agent.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import {
   dynamoDbLocalsFor,
-  processes,
+  killDynamoDbLocalsUnder,
   type ServerProcess,
+  serverEnv,
   startServer,
   stopServer,
 } from "../support/server-process.js";
@@ -82,27 +83,18 @@ beforeAll(async () => {
   writeFileSync(configPath, testConfig(fake.url));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  env = serverEnv({
     PORT: String(port),
     BGA_CONFIG: configPath,
     BGA_API_KEY: KEY,
     BGA_DATA_DIR: dataDir,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    BGA_LOG_LEVEL: "warn",
-  };
+  });
 });
 
 afterAll(async () => {
   for (const server of started) await stopServer(server, "SIGKILL");
   // Whatever a failed test left: only the javas on this file's own data dir.
-  for (const { pid, args } of processes()) {
-    if (args.some((a) => a.includes("DynamoDBLocal")) && args.some((a) => a.startsWith(root))) {
-      process.kill(pid, "SIGKILL");
-    }
-  }
+  killDynamoDbLocalsUnder(root);
   await fake?.close();
   rmSync(root, { recursive: true, force: true });
 });

@@ -16,9 +16,11 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { freePort } from "../../local/embedded-dynamodb.js";
 import {
   dynamoDbLocalsFor,
+  killDynamoDbLocalsUnder,
   processes,
   runUntilExit,
   type ServerProcess,
+  serverEnv,
   startServer,
   stopServer,
 } from "../support/server-process.js";
@@ -37,17 +39,12 @@ writeFileSync(configPath, testConfig("http://127.0.0.1:9"));
 const started: ServerProcess[] = [];
 
 async function envFor(dataDir: string, options: { port?: number; apiKey?: boolean } = {}) {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  return serverEnv({
     PORT: String(options.port ?? (await freePort())),
     BGA_CONFIG: configPath,
     ...(options.apiKey === false ? {} : { BGA_API_KEY: KEY }),
     BGA_DATA_DIR: dataDir,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    BGA_LOG_LEVEL: "warn",
-  };
+  });
 }
 
 async function start(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
@@ -71,11 +68,7 @@ async function listTasks(env: { PORT: string }): Promise<number> {
 afterAll(async () => {
   for (const server of started) await stopServer(server, "SIGTERM");
   // Whatever a failed test left: only the javas on this file's own data dirs.
-  for (const { pid, args } of processes()) {
-    if (args.some((a) => a.includes("DynamoDBLocal")) && args.some((a) => a.startsWith(root))) {
-      process.kill(pid, "SIGKILL");
-    }
-  }
+  killDynamoDbLocalsUnder(root);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../../local/embedded-dynamodb.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { testConfig } from "../support/harness.js";
+import { serverEnv } from "../support/server-process.js";
 
 const KEY = "e2e-key-0123456789abcdef";
 let fake: FakeOpenAI;
@@ -76,21 +77,14 @@ beforeAll(async () => {
   writeFileSync(configPath, testConfig(fake.url));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  env = serverEnv({
     PORT: String(port),
     BGA_CONFIG: configPath,
     BGA_API_KEY: KEY,
     BGA_DATA_DIR: join(dir, "data"),
     BGA_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-    // A DynamoDB the user gives is signed with the SDK's default credential chain (this
-    // environment first); DynamoDB Local takes any key.
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
     BGA_TABLE_NAME: `bga-e2e-${randomUUID()}`,
-    BGA_LOG_LEVEL: "warn",
-  };
+  });
   server = await startServer();
 });
 

@@ -8,8 +8,9 @@ import { freePort } from "../../local/embedded-dynamodb.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import {
   dynamoDbLocalsFor,
-  processes,
+  killDynamoDbLocalsUnder,
   type ServerProcess,
+  serverEnv,
   startServer,
   stopServer,
 } from "../support/server-process.js";
@@ -84,29 +85,20 @@ beforeAll(async () => {
   writeFileSync(configPath, testConfig(fake.url));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  env = serverEnv({
     PORT: String(port),
     BGA_CONFIG: configPath,
     BGA_API_KEY: KEY,
     BGA_ADMIN_TOKEN: ADMIN,
     BGA_DATA_DIR: dataDir,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    BGA_LOG_LEVEL: "warn",
     // The first retry 8 s after the first failure (the default is 5 s, then 5 min, …).
     BGA_WEBHOOK_RETRY_SCHEDULE_MS: "8000,8000",
-  };
+  });
 });
 
 afterAll(async () => {
   for (const server of started) await stopServer(server, "SIGKILL");
-  for (const { pid, args } of processes()) {
-    if (args.some((a) => a.includes("DynamoDBLocal")) && args.some((a) => a.startsWith(root))) {
-      process.kill(pid, "SIGKILL");
-    }
-  }
+  killDynamoDbLocalsUnder(root);
   await fake?.close();
   await receiver?.close();
   rmSync(root, { recursive: true, force: true });

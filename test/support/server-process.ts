@@ -86,3 +86,28 @@ export function dynamoDbLocalsFor(dbPath: string): number[] {
     .filter(({ args }) => args.some((a) => a.includes("DynamoDBLocal")) && args.includes(dbPath))
     .map((p) => p.pid);
 }
+
+/**
+ * The environment of an `npm start` under test: of this process's own, only PATH and HOME; AWS
+ * keys that DynamoDB Local accepts (a DynamoDB the user gives is signed with the SDK's default
+ * credential chain, this environment first); warnings only in the log. Then `settings`.
+ */
+export function serverEnv<T extends Record<string, string | undefined>>(settings: T) {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    BGA_LOG_LEVEL: "warn",
+    ...settings,
+  };
+}
+
+/** Kills whatever DynamoDB Local javas a failed test left on a data folder under `root`. */
+export function killDynamoDbLocalsUnder(root: string): void {
+  for (const { pid, args } of processes()) {
+    if (args.some((a) => a.includes("DynamoDBLocal")) && args.some((a) => a.startsWith(root))) {
+      process.kill(pid, "SIGKILL");
+    }
+  }
+}
