@@ -84,11 +84,7 @@ export class FakeAnthropic extends ScriptedServer<FakeAnthropicReply, AnthropicR
       startedAt: Date.now(),
       aborted: false,
     };
-    this.requests.push(record);
-    res.on("close", () => {
-      if (!res.writableFinished) record.aborted = true;
-      record.endedAt = Date.now();
-    });
+    this.record(record, res);
     if (!apiKey) {
       sendError(res, 401, "authentication_error", "x-api-key header is required");
       return;

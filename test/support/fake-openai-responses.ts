@@ -71,11 +71,7 @@ export class FakeOpenAIResponses extends ScriptedServer<FakeResponsesReply, Resp
       startedAt: Date.now(),
       aborted: false,
     };
-    this.requests.push(record);
-    res.on("close", () => {
-      if (!res.writableFinished) record.aborted = true;
-      record.endedAt = Date.now();
-    });
+    this.record(record, res);
     if (!apiKey) {
       sendError(res, 401, "You didn't provide an API key.");
       return;

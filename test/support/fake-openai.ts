@@ -64,11 +64,7 @@ export class FakeOpenAI extends ScriptedServer<FakeReply, RecordedRequest> {
       startedAt: Date.now(),
       aborted: false,
     };
-    this.requests.push(record);
-    res.on("close", () => {
-      if (!res.writableFinished) record.aborted = true;
-      record.endedAt = Date.now();
-    });
+    this.record(record, res);
     const scripted = this.byModel.get(record.body.model)?.shift();
     const reply = (typeof scripted === "function" ? scripted(record) : scripted) ?? this.nextReply(record);
     if (reply.status) {

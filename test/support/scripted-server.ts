@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
  * it is scripted with — the queue's next, else the responder's, else the fallback. Each subclass
  * speaks its own wire format in `handle`.
  */
-export abstract class ScriptedServer<Reply, Recorded> {
+export abstract class ScriptedServer<Reply, Recorded extends { aborted: boolean; endedAt?: number }> {
   readonly requests: Recorded[] = [];
   /** The base URL to configure; set by start(). */
   url = "";
@@ -58,6 +58,15 @@ export abstract class ScriptedServer<Reply, Recorded> {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Keeps `request` in `requests`, noting when its response ends and whether the client left first. */
+  protected record(request: Recorded, res: ServerResponse): void {
+    this.requests.push(request);
+    res.on("close", () => {
+      if (!res.writableFinished) request.aborted = true;
+      request.endedAt = Date.now();
+    });
   }
 
   /** The reply to a request just recorded. */
